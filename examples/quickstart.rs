@@ -1,0 +1,69 @@
+//! The seed's flow in Rust: credentials → engine → the table names.
+//!
+//! With `PGHOST`/`PGPORT`/`PGDATABASE`/`PGUSER`/`PGPASSWORD` (or `DATABASE_URL`) set, it connects to that
+//! server, e.g. your Query Service sandbox. Otherwise it starts a throwaway local PostgreSQL with TLS,
+//! loads the sample sandbox into it, and lists that.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+use std::process::ExitCode;
+
+use aep_diesel::local::LocalServer;
+use aep_diesel::{Credentials, Engine, Error};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nquickstart failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Error> {
+    let configured = ["PGHOST", "DATABASE_URL"].iter().any(|v| std::env::var_os(v).is_some());
+    // Keep the local server alive until the end of `run`.
+    let (engine, _server) = if configured {
+        let creds = Credentials::from_env()?;
+        println!(
+            "Connecting to {}:{} database {} as {} ...",
+            creds.host(),
+            creds.port(),
+            creds.dbname(),
+            creds.user()
+        );
+        (Engine::builder(creds).build()?, None)
+    } else {
+        println!("No PGHOST or DATABASE_URL set: starting a local PostgreSQL with TLS and the sample sandbox ...");
+        let server = LocalServer::start()?;
+        let engine = server.engine()?;
+        engine.run_migrations(aep_diesel::sample::MIGRATIONS)?;
+        let c = server.credentials();
+        println!(
+            "Local server ready: {}:{} database {} as {} (verify-full, scram password)",
+            c.host(),
+            c.port(),
+            c.dbname(),
+            c.user()
+        );
+        (engine, Some(server))
+    };
+    println!("TLS: sslmode={}", engine.ssl_mode().keyword());
+
+    let inspector = engine.inspect()?;
+    let schema = inspector.default_schema_name()?;
+    let tables = inspector.table_names(None)?;
+    println!("\n{} tables in schema {schema}:", tables.len());
+    for name in &tables {
+        println!("  {name}");
+    }
+    let views = inspector.view_names(None)?;
+    let matviews = inspector.materialized_view_names(None)?;
+    if !views.is_empty() || !matviews.is_empty() {
+        println!("\nviews: {}", views.join(", "));
+        println!("materialized views: {}", matviews.join(", "));
+    }
+    Ok(())
+}

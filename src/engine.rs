@@ -1,0 +1,424 @@
+//! `EngineBuilder` and `Engine`: a lazy, TLS-only pool of Diesel `PgConnection`s.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
+use diesel_migrations::MigrationHarness;
+
+use crate::credentials::CredentialSource;
+use crate::error::{Error, Result};
+use crate::pool::{FailureLog, LogErrors, Manager};
+use crate::ssl::{SslMode, root_cert_param};
+use crate::url::{ConnectParams, UrlSettings};
+
+/// The pool's connection manager. Opaque: it exists so that [`PooledConnection`] can be named.
+pub type ConnectionManager = Manager;
+
+/// A connection checked out of an [`Engine`]. It dereferences to Diesel's `PgConnection` and implements
+/// `diesel::Connection` itself, so it works with the whole Diesel DSL; dropping it returns it to the pool.
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Longest connection life allowed: Query Service ends sessions after 24 hours by default.
+const PLATFORM_SESSION_LIFE: Duration = Duration::from_secs(24 * 3600);
+
+/// Configures an [`Engine`]. Created by [`Engine::builder`]; every setting has a platform-friendly
+/// default, and [`EngineBuilder::build`] validates them all.
+#[must_use = "call .build() to get an Engine"]
+pub struct EngineBuilder {
+    source: Arc<dyn CredentialSource>,
+    ssl_mode: Option<SslMode>,
+    url_ssl_mode: Option<SslMode>,
+    application_name: String,
+    connect_timeout: Duration,
+    max_size: u32,
+    min_idle: u32,
+    max_lifetime: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    checkout_timeout: Duration,
+    test_on_checkout: bool,
+    params: Vec<(String, String)>,
+}
+
+impl EngineBuilder {
+    fn new(source: Arc<dyn CredentialSource>) -> Self {
+        EngineBuilder {
+            source,
+            ssl_mode: None,
+            url_ssl_mode: None,
+            application_name: "aep-diesel".into(),
+            connect_timeout: Duration::from_secs(10),
+            max_size: 2,
+            min_idle: 0,
+            max_lifetime: Some(Duration::from_secs(3600)),
+            idle_timeout: Some(Duration::from_secs(600)),
+            checkout_timeout: Duration::from_secs(30),
+            test_on_checkout: true,
+            params: Vec::new(),
+        }
+    }
+
+    /// TLS verification. Default: the mode in the URL given to [`Engine::builder_from_url`], else
+    /// `PGSSLMODE` (with `PGSSLROOTCERT`) if set, else [`SslMode::Require`]. Weaker modes do not exist.
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// `application_name` shown in the server's session list. Default: `aep-diesel`.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// How long one connection attempt may take (libpq `connect_timeout`, whole seconds, at least 1).
+    /// Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Most connections open at once; each holds one of the org's few Query Service sessions. Default: 2.
+    pub fn max_size(mut self, n: u32) -> Self {
+        self.max_size = n;
+        self
+    }
+
+    /// Idle connections kept open. Default: 0, which keeps the engine lazy: nothing connects until the
+    /// first [`Engine::get`]. Anything above 0 connects in the background as soon as the engine is built.
+    pub fn min_idle(mut self, n: u32) -> Self {
+        self.min_idle = n;
+        self
+    }
+
+    /// Connections older than this are closed. Default: 1 hour; must stay under the platform's 24-hour
+    /// session life. `None` is refused for the same reason.
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Idle connections are closed after this, freeing the session slot. Default: 10 minutes.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long [`Engine::get`] waits for a free connection before [`Error::PoolTimeout`]. Default: 30 s.
+    pub fn checkout_timeout(mut self, timeout: Duration) -> Self {
+        self.checkout_timeout = timeout;
+        self
+    }
+
+    /// Run a `SELECT 1` health check on every checkout. Default: on.
+    pub fn test_on_checkout(mut self, on: bool) -> Self {
+        self.test_on_checkout = on;
+        self
+    }
+
+    /// Pass another libpq parameter (`options`, `keepalives*`, `tcp_user_timeout`, `sslcert`, `sslkey`,
+    /// `sslcrl`, `sslsni`, `ssl_min_protocol_version`, `channel_binding`, …). Unknown keys fail in
+    /// [`EngineBuilder::build`]. Default: none.
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((key.into(), value.into()));
+        self
+    }
+
+    /// Validate everything and create the engine. Performs no network I/O.
+    pub fn build(self) -> Result<Engine> {
+        let cfg = |setting: &str, reason: &str| Error::InvalidConfig {
+            setting: setting.to_string(),
+            reason: reason.to_string(),
+        };
+        if self.max_size == 0 {
+            return Err(cfg("max_size", "must be at least 1"));
+        }
+        if self.min_idle > self.max_size {
+            return Err(cfg("min_idle", "must not exceed max_size"));
+        }
+        match self.max_lifetime {
+            None => return Err(cfg("max_lifetime", "must be set: Query Service ends sessions after 24 hours")),
+            Some(d) if d >= PLATFORM_SESSION_LIFE => {
+                return Err(cfg("max_lifetime", "must be under 24 hours, the platform's session life"));
+            }
+            Some(d) if d.is_zero() => return Err(cfg("max_lifetime", "must be positive")),
+            _ => {}
+        }
+        if self.checkout_timeout.is_zero() {
+            return Err(cfg("checkout_timeout", "must be positive"));
+        }
+        if self.connect_timeout < Duration::from_secs(1) {
+            return Err(cfg("connect_timeout", "must be at least 1 second"));
+        }
+        if self.application_name.contains('\0') {
+            return Err(cfg("application_name", "contains a NUL byte"));
+        }
+        let ssl_mode = match (self.ssl_mode, self.url_ssl_mode) {
+            (Some(m), _) | (None, Some(m)) => m,
+            (None, None) => SslMode::from_env()?.unwrap_or_default(),
+        };
+        if let Some(root) = ssl_mode.root_cert() {
+            root_cert_param(root)?;
+        }
+        // One validation path for parameters: the connection-string parser's.
+        let mut extra = Vec::new();
+        for (k, v) in self.params {
+            let kv = format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+            let probe = format!("host=x dbname=x user=x {kv}");
+            let parsed = ConnectParams::parse(&probe)?;
+            if parsed.extra.is_empty() {
+                return Err(cfg(&k, "set it with its own builder method, not param()"));
+            }
+            extra.extend(parsed.extra);
+        }
+        let settings = UrlSettings {
+            ssl_mode,
+            application_name: self.application_name,
+            connect_timeout: self.connect_timeout,
+            extra,
+        };
+        let config = PoolConfig {
+            max_size: self.max_size,
+            min_idle: self.min_idle,
+            max_lifetime: self.max_lifetime,
+            idle_timeout: self.idle_timeout,
+            checkout_timeout: self.checkout_timeout,
+            test_on_checkout: self.test_on_checkout,
+        };
+        let generation = self.source.generation();
+        let failures = FailureLog::default();
+        let pool = config.pool(Manager::new(self.source.clone(), settings.clone(), failures.clone()));
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                source: self.source,
+                settings,
+                config,
+                slot: RwLock::new(Slot {
+                    generation,
+                    pool,
+                    failures,
+                }),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("ssl_mode", &self.ssl_mode.as_ref().or(self.url_ssl_mode.as_ref()))
+            .field("max_size", &self.max_size)
+            .field("min_idle", &self.min_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct PoolConfig {
+    max_size: u32,
+    min_idle: u32,
+    max_lifetime: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    checkout_timeout: Duration,
+    test_on_checkout: bool,
+}
+
+impl PoolConfig {
+    fn pool(&self, manager: Manager) -> r2d2::Pool<Manager> {
+        r2d2::Pool::builder()
+            .max_size(self.max_size)
+            .min_idle(Some(self.min_idle))
+            .max_lifetime(self.max_lifetime)
+            .idle_timeout(self.idle_timeout)
+            .connection_timeout(self.checkout_timeout)
+            .test_on_check_out(self.test_on_checkout)
+            .error_handler(Box::new(LogErrors))
+            // build_unchecked: never wait for (or attempt) connections here.
+            .build_unchecked(manager)
+    }
+}
+
+struct Slot {
+    generation: u64,
+    pool: r2d2::Pool<Manager>,
+    failures: FailureLog,
+}
+
+struct Inner {
+    source: Arc<dyn CredentialSource>,
+    settings: UrlSettings,
+    config: PoolConfig,
+    slot: RwLock<Slot>,
+}
+
+/// A lazy pool of TLS connections, the Rust counterpart of SQLAlchemy's `create_engine`.
+///
+/// Cloning is cheap and shares the pool. Building performs no network I/O; the first [`Engine::get`]
+/// connects. When the credential source reports new credentials (see [`CredentialSource::generation`]),
+/// connections made with the old ones are retired: idle ones at once, checked-out ones when returned.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// A snapshot of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolState {
+    /// Open connections, idle or checked out.
+    pub connections: u32,
+    /// Idle connections.
+    pub idle: u32,
+    /// The pool's size limit.
+    pub max_size: u32,
+}
+
+impl Engine {
+    /// Start configuring an engine for `source`: a [`Credentials`](crate::Credentials), a
+    /// [`RotatingCredentials`](crate::RotatingCredentials) or any `Fn() -> Result<Credentials>`.
+    pub fn builder(source: impl CredentialSource) -> EngineBuilder {
+        EngineBuilder::new(Arc::new(source))
+    }
+
+    /// Start configuring an engine from a connection URL or `key=value` string, honouring its `sslmode`,
+    /// `sslrootcert`, `application_name`, `connect_timeout` and pass-through parameters.
+    pub fn builder_from_url(url: &str) -> Result<EngineBuilder> {
+        let p = ConnectParams::parse(url)?;
+        let mut b = EngineBuilder::new(Arc::new(p.credentials));
+        b.url_ssl_mode = p.ssl_mode;
+        if let Some(name) = p.application_name {
+            b.application_name = name;
+        }
+        if let Some(t) = p.connect_timeout {
+            b.connect_timeout = t;
+        }
+        b.params = p.extra;
+        Ok(b)
+    }
+
+    fn manager(&self, failures: FailureLog) -> Manager {
+        Manager::new(self.inner.source.clone(), self.inner.settings.clone(), failures)
+    }
+
+    fn replace_pool(&self, slot: &mut Slot) {
+        slot.failures = FailureLog::default();
+        slot.pool = self.inner.config.pool(self.manager(slot.failures.clone()));
+    }
+
+    fn pool(&self) -> (r2d2::Pool<Manager>, FailureLog) {
+        let generation = self.inner.source.generation();
+        {
+            let slot = self.inner.slot.read().unwrap_or_else(|e| e.into_inner());
+            if slot.generation == generation {
+                return (slot.pool.clone(), slot.failures.clone());
+            }
+        }
+        let mut slot = self.inner.slot.write().unwrap_or_else(|e| e.into_inner());
+        if slot.generation != generation {
+            log::info!("aep-diesel: credentials changed; retiring connections opened with the old ones");
+            self.replace_pool(&mut slot);
+            slot.generation = generation;
+        }
+        (slot.pool.clone(), slot.failures.clone())
+    }
+
+    /// Check out a connection, connecting if none is idle.
+    ///
+    /// A failed connection attempt is reported at once, classified ([`Error::Authentication`],
+    /// [`Error::Tls`], [`Error::Unreachable`], …), rather than after the checkout timeout;
+    /// [`Error::PoolTimeout`] means every connection stayed busy for the whole timeout.
+    pub fn get(&self) -> Result<PooledConnection> {
+        let start = Instant::now();
+        let (pool, failures) = self.pool();
+        let deadline = start + self.inner.config.checkout_timeout;
+        // r2d2 keeps retrying a failed connect in the background and only wakes waiters on success, so
+        // wait in slices and look at the manager's failure log in between (a standing failure is
+        // reported at once). Each get_timeout may start a
+        // connect when the pool has room, so the first slice is long enough for a normal TLS handshake:
+        // one checkout should open one session, not max_size of them.
+        let mut slice = Duration::from_millis(500);
+        loop {
+            let wait = slice.min(deadline.saturating_duration_since(Instant::now()));
+            if let Ok(conn) = pool.get_timeout(wait.max(Duration::from_millis(1))) {
+                return Ok(conn);
+            }
+            if let Some(failure) = failures.current() {
+                return Err(failure.into());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::PoolTimeout {
+                    waited: start.elapsed(),
+                    max_size: self.inner.config.max_size,
+                });
+            }
+            slice = (slice * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Open one connection outside the pool (for work that must not hold a pool slot, such as a long
+    /// COPY from a second thread). It is closed when dropped.
+    pub fn connect_unpooled(&self) -> Result<diesel::PgConnection> {
+        self.manager(FailureLog::default()).establish()
+    }
+
+    /// Close every idle connection and retire checked-out ones when they are returned.
+    pub fn refresh(&self) {
+        let mut slot = self.inner.slot.write().unwrap_or_else(|e| e.into_inner());
+        self.replace_pool(&mut slot);
+    }
+
+    /// The pool's current state.
+    pub fn state(&self) -> PoolState {
+        let s = self.pool().0.state();
+        PoolState {
+            connections: s.connections,
+            idle: s.idle_connections,
+            max_size: self.inner.config.max_size,
+        }
+    }
+
+    /// The TLS mode in force.
+    pub fn ssl_mode(&self) -> &SslMode {
+        &self.inner.settings.ssl_mode
+    }
+
+    /// Run the pending migrations of `migrations` (the sample sandbox's
+    /// [`crate::sample::MIGRATIONS`] or a user's own `embed_migrations!` set) on one pooled connection.
+    /// Returns the versions applied.
+    pub fn run_migrations<S: MigrationSource<Pg>>(&self, migrations: S) -> Result<Vec<String>> {
+        let mut conn = self.get()?;
+        let applied = conn
+            .run_pending_migrations(migrations)
+            .map_err(|e| Error::Migration { message: e.to_string() })?;
+        Ok(applied.iter().map(|v| v.to_string()).collect())
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let creds = self.inner.source.credentials().ok();
+        f.debug_struct("Engine")
+            .field("host", &creds.as_ref().map(|c| c.host().to_owned()))
+            .field("port", &creds.as_ref().map(|c| c.port()))
+            .field("dbname", &creds.as_ref().map(|c| c.dbname().to_owned()))
+            .field("user", &creds.as_ref().map(|c| c.user().to_owned()))
+            .field("ssl_mode", &self.inner.settings.ssl_mode)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// Create an engine from a URL the way SQLAlchemy's `create_engine(url)` does, with aep-diesel's
+/// defaults: components are re-encoded, `sslmode` must be `require` or stronger, and nothing connects
+/// until the first query.
+///
+/// ```no_run
+/// let engine = aep_diesel::create_engine("postgresql://ACME@AdobeOrg:token@acme.platform-query.adobe.io:80/prod:all")?;
+/// let names = engine.inspect()?.table_names(None)?;
+/// # Ok::<(), aep_diesel::Error>(())
+/// ```
+pub fn create_engine(url: &str) -> Result<Engine> {
+    Engine::builder_from_url(url)?.build()
+}

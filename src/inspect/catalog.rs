@@ -1,0 +1,619 @@
+//! The catalog queries. Each reads one kind of object for every relation in the chosen schemas at once,
+//! so reflecting costs the same handful of round trips for 10 tables or 10,000. Only `pg_catalog` is
+//! read: `information_schema` hides constraints from users who hold only SELECT.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use diesel::pg::PgConnection;
+use diesel::{QueryableByName, RunQueryDsl};
+use diesel::sql_types::{Array, Bool, Int2, Int4, Nullable, Oid, Text};
+
+use super::model::{
+    CheckConstraint, Column, CustomType, Field, ForeignKey, Identity, Index, PrimaryKey, SchemaModel, SqlType, Table,
+    TableKind, TypeDef, TypeKind, UniqueConstraint,
+};
+use crate::error::{Error, Result};
+
+/// One connection plus a count of the queries sent, so tests and benchmarks can hold the count down.
+pub(crate) struct Catalog<'c> {
+    conn: &'c mut PgConnection,
+    pub queries: usize,
+}
+
+#[derive(QueryableByName)]
+struct ContextRow {
+    #[diesel(sql_type = Text)]
+    db: String,
+    #[diesel(sql_type = Text)]
+    schema: String,
+}
+
+#[derive(QueryableByName)]
+struct NameRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+#[derive(QueryableByName)]
+struct RelRow {
+    #[diesel(sql_type = Oid)]
+    oid: u32,
+    #[diesel(sql_type = Text)]
+    schema: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    comment: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct ColRow {
+    #[diesel(sql_type = Oid)]
+    rel: u32,
+    #[diesel(sql_type = Int2)]
+    num: i16,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Oid)]
+    type_oid: u32,
+    #[diesel(sql_type = Int4)]
+    typmod: i32,
+    #[diesel(sql_type = Text)]
+    display: String,
+    #[diesel(sql_type = Bool)]
+    not_null: bool,
+    #[diesel(sql_type = Text)]
+    identity: String,
+    #[diesel(sql_type = Text)]
+    generated: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    default_expr: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    comment: Option<String>,
+}
+
+#[derive(QueryableByName, Clone)]
+struct TypeRow {
+    #[diesel(sql_type = Oid)]
+    oid: u32,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    schema: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Oid)]
+    elem: u32,
+    #[diesel(sql_type = Oid)]
+    base: u32,
+    #[diesel(sql_type = Int4)]
+    base_typmod: i32,
+    #[diesel(sql_type = Bool)]
+    not_null: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    default_expr: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    comment: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct FieldRow {
+    #[diesel(sql_type = Oid)]
+    type_oid: u32,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Oid)]
+    field_type: u32,
+    #[diesel(sql_type = Int4)]
+    typmod: i32,
+    #[diesel(sql_type = Text)]
+    display: String,
+}
+
+#[derive(QueryableByName)]
+struct EnumRow {
+    #[diesel(sql_type = Oid)]
+    type_oid: u32,
+    #[diesel(sql_type = Text)]
+    label: String,
+}
+
+#[derive(QueryableByName)]
+struct ConRow {
+    #[diesel(sql_type = Oid)]
+    rel: u32,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    columns: Vec<Option<String>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    ref_schema: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    ref_table: Option<String>,
+    #[diesel(sql_type = Nullable<Array<Nullable<Text>>>)]
+    ref_columns: Option<Vec<Option<String>>>,
+    #[diesel(sql_type = Text)]
+    on_update: String,
+    #[diesel(sql_type = Text)]
+    on_delete: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    check_expr: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct IdxRow {
+    #[diesel(sql_type = Oid)]
+    rel: u32,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    unique: bool,
+    #[diesel(sql_type = Bool)]
+    primary: bool,
+    #[diesel(sql_type = Bool)]
+    constraint: bool,
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    columns: Vec<Option<String>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    predicate: Option<String>,
+    #[diesel(sql_type = Text)]
+    method: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+}
+
+/// `pg_class`'s own oid is fixed (1259) in every PostgreSQL; used instead of a `::regclass` cast, which
+/// Query Service may not support.
+const PG_CLASS_OID: &str = "1259";
+const PG_TYPE_OID: &str = "1247";
+const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+                            AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'";
+
+/// How the table names were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamesSource {
+    /// `pg_catalog.pg_class`.
+    Catalog,
+    /// Query Service's `SHOW TABLES`.
+    ShowTables,
+    /// `information_schema.tables`.
+    InformationSchema,
+}
+
+impl<'c> Catalog<'c> {
+    pub fn new(conn: &'c mut PgConnection) -> Self {
+        Catalog { conn, queries: 0 }
+    }
+
+    fn load<T: QueryableByName<diesel::pg::Pg> + 'static>(
+        &mut self,
+        what: &str,
+        query: impl diesel::query_dsl::methods::LoadQuery<'static, PgConnection, T>,
+    ) -> Result<Vec<T>> {
+        self.queries += 1;
+        query.load(self.conn).map_err(|e| Error::Introspection {
+            message: format!("reading {what} from pg_catalog: {e}"),
+        })
+    }
+
+    /// The database and default schema. `current_schema()` is documented nowhere for Query Service, so
+    /// `public` stands in when it fails.
+    pub fn context(&mut self) -> (String, String) {
+        self.queries += 1;
+        let row: std::result::Result<ContextRow, _> = diesel::sql_query(
+            "SELECT pg_catalog.current_database()::text AS db, \
+             coalesce(pg_catalog.current_schema()::text, 'public') AS schema",
+        )
+        .get_result(self.conn);
+        match row {
+            Ok(r) => (r.db, r.schema),
+            Err(_) => (String::new(), "public".into()),
+        }
+    }
+
+    pub fn schema_names(&mut self) -> Result<Vec<String>> {
+        let rows: Vec<NameRow> = self.load(
+            "schemas",
+            diesel::sql_query(format!(
+                "SELECT n.nspname::text AS name FROM pg_catalog.pg_namespace n WHERE {USER_SCHEMAS} ORDER BY 1"
+            )),
+        )?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+
+    fn relations_query(&mut self, schemas: &[String]) -> Result<Vec<RelRow>> {
+        self.load(
+            "relations",
+            diesel::sql_query(format!(
+                "SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind, \
+                        d.description AS comment \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_catalog.pg_description d \
+                   ON d.objoid = c.oid AND d.objsubid = 0 AND d.classoid = {PG_CLASS_OID} \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) \
+                 ORDER BY n.nspname, c.relname"
+            ))
+            .bind::<Array<Text>, _>(schemas.to_vec()),
+        )
+    }
+
+    /// Relation names of the given kinds: from `pg_class`; where that is not possible, from Query
+    /// Service's `SHOW TABLES`, then from `information_schema.tables`.
+    pub fn relation_names(&mut self, schema: &str, kinds: &[TableKind]) -> Result<(Vec<String>, NamesSource)> {
+        let catalog_err = match self.relations_query(&[schema.to_string()]) {
+            Ok(rows) => {
+                let names = rows
+                    .into_iter()
+                    .filter(|r| TableKind::from_relkind(&r.kind).is_some_and(|k| kinds.contains(&k)))
+                    .map(|r| r.name)
+                    .collect();
+                return Ok((names, NamesSource::Catalog));
+            }
+            Err(e) => e,
+        };
+        log::warn!("aep-diesel: {catalog_err}; falling back to SHOW TABLES");
+        let want_tables = kinds.iter().any(|k| k.is_base_table());
+        if !want_tables {
+            return Err(catalog_err);
+        }
+        self.queries += 1;
+        if let Ok(rows) = diesel::sql_query("SHOW TABLES").load::<NameRow>(self.conn) {
+            let mut names: Vec<String> = rows.into_iter().map(|r| r.name).collect();
+            names.sort();
+            return Ok((names, NamesSource::ShowTables));
+        }
+        self.queries += 1;
+        let rows: Vec<NameRow> = diesel::sql_query(
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .bind::<Text, _>(schema)
+        .load(self.conn)
+        .map_err(|_| catalog_err)?;
+        Ok((rows.into_iter().map(|r| r.name).collect(), NamesSource::InformationSchema))
+    }
+
+    /// Read everything about the relations in `schemas` that `keep` accepts.
+    pub fn reflect(
+        &mut self,
+        database: String,
+        default_schema: String,
+        schemas: &[String],
+        keep: &dyn Fn(&str, &str, TableKind) -> bool,
+    ) -> Result<SchemaModel> {
+        let rels = self.relations_query(schemas)?;
+        let mut tables: BTreeMap<u32, Table> = BTreeMap::new();
+        for r in rels {
+            let Some(kind) = TableKind::from_relkind(&r.kind) else { continue };
+            if !keep(&r.schema, &r.name, kind) {
+                continue;
+            }
+            tables.insert(
+                r.oid,
+                Table {
+                    schema: r.schema,
+                    name: r.name,
+                    kind,
+                    comment: r.comment,
+                    columns: Vec::new(),
+                    primary_key: None,
+                    foreign_keys: Vec::new(),
+                    indexes: Vec::new(),
+                    unique_constraints: Vec::new(),
+                    check_constraints: Vec::new(),
+                },
+            );
+        }
+
+        let types = self.types()?;
+        let by_oid: HashMap<u32, TypeRow> = types.iter().map(|t| (t.oid, t.clone())).collect();
+
+        let cols: Vec<ColRow> = self.load(
+            "columns",
+            diesel::sql_query(format!(
+                "SELECT a.attrelid AS rel, a.attnum AS num, a.attname::text AS name, a.atttypid AS type_oid, \
+                        a.atttypmod AS typmod, pg_catalog.format_type(a.atttypid, a.atttypmod) AS display, \
+                        a.attnotnull AS not_null, a.attidentity::text AS identity, \
+                        a.attgenerated::text AS generated, \
+                        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr, d.description AS comment \
+                 FROM pg_catalog.pg_attribute a \
+                 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+                 LEFT JOIN pg_catalog.pg_description d \
+                   ON d.objoid = a.attrelid AND d.objsubid = a.attnum AND d.classoid = {PG_CLASS_OID} \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) \
+                   AND a.attnum > 0 AND NOT a.attisdropped \
+                 ORDER BY a.attrelid, a.attnum"
+            ))
+            .bind::<Array<Text>, _>(schemas.to_vec()),
+        )?;
+        for c in cols {
+            let Some(t) = tables.get_mut(&c.rel) else { continue };
+            let generated = (c.generated == "s").then(|| c.default_expr.clone()).flatten();
+            t.columns.push(Column {
+                sql_type: sql_type(&by_oid, c.type_oid, c.typmod, &c.display),
+                name: c.name,
+                ordinal: c.num,
+                nullable: !c.not_null,
+                default: if generated.is_some() { None } else { c.default_expr },
+                identity: match c.identity.as_str() {
+                    "a" => Some(Identity::Always),
+                    "d" => Some(Identity::ByDefault),
+                    _ => None,
+                },
+                generated,
+                comment: c.comment,
+            });
+        }
+
+        let cons: Vec<ConRow> = self.load(
+            "constraints",
+            diesel::sql_query(
+                "SELECT con.conrelid AS rel, con.conname::text AS name, con.contype::text AS kind, \
+                        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) \
+                              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num \
+                              ORDER BY k.ord) AS columns, \
+                        rn.nspname::text AS ref_schema, rc.relname::text AS ref_table, \
+                        CASE WHEN con.contype = 'f' THEN \
+                          ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) \
+                                JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num \
+                                ORDER BY k.ord) END AS ref_columns, \
+                        con.confupdtype::text AS on_update, con.confdeltype::text AS on_delete, \
+                        CASE WHEN con.contype = 'c' THEN pg_catalog.pg_get_constraintdef(con.oid, true) END AS check_expr \
+                 FROM pg_catalog.pg_constraint con \
+                 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid \
+                 LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace \
+                 WHERE con.contype IN ('p', 'f', 'u', 'c') AND n.nspname = ANY($1) \
+                 ORDER BY con.conrelid, con.conname",
+            )
+            .bind::<Array<Text>, _>(schemas.to_vec()),
+        )?;
+        for c in cons {
+            let Some(t) = tables.get_mut(&c.rel) else { continue };
+            let columns: Vec<String> = c.columns.into_iter().flatten().collect();
+            match c.kind.as_str() {
+                "p" => t.primary_key = Some(PrimaryKey { name: c.name, columns }),
+                "u" => t.unique_constraints.push(UniqueConstraint { name: c.name, columns }),
+                "f" => t.foreign_keys.push(ForeignKey {
+                    name: c.name,
+                    columns,
+                    referred_schema: c.ref_schema.unwrap_or_default(),
+                    referred_table: c.ref_table.unwrap_or_default(),
+                    referred_columns: c.ref_columns.unwrap_or_default().into_iter().flatten().collect(),
+                    on_update: fk_action(&c.on_update),
+                    on_delete: fk_action(&c.on_delete),
+                }),
+                "c" => {
+                    let def = c.check_expr.unwrap_or_default();
+                    let expression = def
+                        .strip_prefix("CHECK ")
+                        .map(|e| e.trim_end_matches(" NOT VALID").to_string())
+                        .map(|e| e.strip_prefix('(').and_then(|e| e.strip_suffix(')')).map(str::to_string).unwrap_or(e))
+                        .unwrap_or(def);
+                    t.check_constraints.push(CheckConstraint { name: c.name, expression });
+                }
+                _ => {}
+            }
+        }
+
+        let idx: Vec<IdxRow> = self.load(
+            "indexes",
+            diesel::sql_query(
+                "SELECT i.indrelid AS rel, ic.relname::text AS name, i.indisunique AS unique, \
+                        i.indisprimary AS primary, \
+                        EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid \
+                                AND k.contype IN ('p', 'u')) AS constraint, \
+                        ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
+                              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
+                              WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS columns, \
+                        pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate, am.amname::text AS method, \
+                        pg_catalog.pg_get_indexdef(i.indexrelid) AS definition \
+                 FROM pg_catalog.pg_index i \
+                 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+                 JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
+                 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = ANY($1) \
+                 ORDER BY i.indrelid, ic.relname",
+            )
+            .bind::<Array<Text>, _>(schemas.to_vec()),
+        )?;
+        for i in idx {
+            let Some(t) = tables.get_mut(&i.rel) else { continue };
+            t.indexes.push(Index {
+                name: i.name,
+                columns: i.columns,
+                unique: i.unique,
+                primary: i.primary,
+                constraint: i.constraint,
+                predicate: i.predicate,
+                method: i.method,
+                definition: i.definition,
+            });
+        }
+
+        let fields: Vec<FieldRow> = self.load(
+            "composite type fields",
+            diesel::sql_query(format!(
+                "SELECT t.oid AS type_oid, a.attname::text AS name, a.atttypid AS field_type, \
+                        a.atttypmod AS typmod, pg_catalog.format_type(a.atttypid, a.atttypmod) AS display \
+                 FROM pg_catalog.pg_type t \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+                 JOIN pg_catalog.pg_class c ON c.oid = t.typrelid AND c.relkind = 'c' \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+                 WHERE {USER_SCHEMAS} \
+                 ORDER BY t.oid, a.attnum"
+            )),
+        )?;
+        let labels: Vec<EnumRow> = self.load(
+            "enum labels",
+            diesel::sql_query(
+                "SELECT e.enumtypid AS type_oid, e.enumlabel::text AS label FROM pg_catalog.pg_enum e \
+                 ORDER BY e.enumtypid, e.enumsortorder",
+            ),
+        )?;
+
+        let mut composite_fields: HashMap<u32, Vec<Field>> = HashMap::new();
+        for f in fields {
+            composite_fields.entry(f.type_oid).or_default().push(Field {
+                sql_type: sql_type(&by_oid, f.field_type, f.typmod, &f.display),
+                name: f.name,
+            });
+        }
+        let mut enum_labels: HashMap<u32, Vec<String>> = HashMap::new();
+        for l in labels {
+            enum_labels.entry(l.type_oid).or_default().push(l.label);
+        }
+        let mut custom: BTreeMap<(String, String), CustomType> = BTreeMap::new();
+        for t in &types {
+            if matches!(t.schema.as_str(), "pg_catalog" | "information_schema") {
+                continue;
+            }
+            let def = match t.kind.as_str() {
+                "c" => match composite_fields.remove(&t.oid) {
+                    Some(fields) => TypeDef::Composite { fields },
+                    None => continue, // a table's row type
+                },
+                "e" => TypeDef::Enum {
+                    labels: enum_labels.remove(&t.oid).unwrap_or_default(),
+                },
+                "d" => TypeDef::Domain {
+                    base: sql_type(&by_oid, t.base, t.base_typmod, ""),
+                    not_null: t.not_null,
+                    default: t.default_expr.clone(),
+                },
+                _ => continue,
+            };
+            custom.insert(
+                (t.schema.clone(), t.name.clone()),
+                CustomType {
+                    schema: t.schema.clone(),
+                    name: t.name.clone(),
+                    def,
+                    comment: t.comment.clone(),
+                },
+            );
+        }
+
+        let mut tables: Vec<Table> = tables.into_values().collect();
+        tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        let used = reachable_types(&tables, &custom);
+        let types = custom.into_iter().filter(|(k, _)| used.contains(k)).map(|(_, v)| v).collect();
+        Ok(SchemaModel {
+            database,
+            default_schema,
+            schemas: schemas.to_vec(),
+            tables,
+            types,
+        })
+    }
+
+    /// Every type that can appear in a user column: built-ins and user types, without tables' row types
+    /// and their arrays.
+    fn types(&mut self) -> Result<Vec<TypeRow>> {
+        self.load(
+            "types",
+            diesel::sql_query(format!(
+                "SELECT t.oid, t.typname::text AS name, n.nspname::text AS schema, t.typtype::text AS kind, \
+                        t.typcategory::text AS category, t.typelem AS elem, t.typbasetype AS base, \
+                        t.typtypmod AS base_typmod, t.typnotnull AS not_null, \
+                        pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS default_expr, d.description AS comment \
+                 FROM pg_catalog.pg_type t \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+                 LEFT JOIN pg_catalog.pg_class rc ON rc.oid = t.typrelid \
+                 LEFT JOIN pg_catalog.pg_type et ON et.oid = t.typelem AND t.typcategory = 'A' \
+                 LEFT JOIN pg_catalog.pg_class erc ON erc.oid = et.typrelid \
+                 LEFT JOIN pg_catalog.pg_description d \
+                   ON d.objoid = t.oid AND d.objsubid = 0 AND d.classoid = {PG_TYPE_OID} \
+                 WHERE n.nspname <> 'pg_toast' \
+                   AND (rc.oid IS NULL OR rc.relkind = 'c') AND (erc.oid IS NULL OR erc.relkind = 'c')"
+            )),
+        )
+    }
+}
+
+fn fk_action(code: &str) -> String {
+    match code {
+        "a" => "NO ACTION",
+        "r" => "RESTRICT",
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        _ => "NO ACTION",
+    }
+    .to_string()
+}
+
+/// Build a column/field type from its oid. Unknown oids (a type the catalog query did not return)
+/// become a pseudo type named after the server's display text, so codegen sees them as unknown.
+fn sql_type(types: &HashMap<u32, TypeRow>, oid: u32, typmod: i32, display: &str) -> SqlType {
+    let display = display.to_string();
+    let Some(t) = types.get(&oid) else {
+        return SqlType {
+            schema: String::new(),
+            name: display.trim_end_matches("[]").to_string(),
+            kind: TypeKind::Pseudo,
+            array: display.ends_with("[]"),
+            display,
+            max_length: None,
+        };
+    };
+    let (elem, array) = match types.get(&t.elem) {
+        Some(e) if t.category == "A" => (e, true),
+        _ => (t, false),
+    };
+    let kind = match elem.kind.as_str() {
+        "c" => TypeKind::Composite,
+        "e" => TypeKind::Enum,
+        "d" => TypeKind::Domain,
+        "r" | "m" => TypeKind::Range,
+        "p" => TypeKind::Pseudo,
+        _ => TypeKind::Base,
+    };
+    let max_length = match elem.name.as_str() {
+        "varchar" | "bpchar" if typmod > 4 => Some(typmod - 4),
+        _ => None,
+    };
+    SqlType {
+        schema: elem.schema.clone(),
+        name: elem.name.clone(),
+        kind,
+        array,
+        display: if display.is_empty() { elem.name.clone() } else { display },
+        max_length,
+    }
+}
+
+/// The custom types reachable from the tables' columns, through composite fields, arrays and domains.
+fn reachable_types(tables: &[Table], custom: &BTreeMap<(String, String), CustomType>) -> BTreeSet<(String, String)> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<(String, String)> = tables
+        .iter()
+        .flat_map(|t| &t.columns)
+        .map(|c| (c.sql_type.schema.clone(), c.sql_type.name.clone()))
+        .collect();
+    while let Some(key) = stack.pop() {
+        let Some(ct) = custom.get(&key) else { continue };
+        if !seen.insert(key) {
+            continue;
+        }
+        match &ct.def {
+            TypeDef::Composite { fields } => {
+                stack.extend(fields.iter().map(|f| (f.sql_type.schema.clone(), f.sql_type.name.clone())))
+            }
+            TypeDef::Domain { base, .. } => stack.push((base.schema.clone(), base.name.clone())),
+            TypeDef::Enum { .. } => {}
+        }
+    }
+    seen
+}

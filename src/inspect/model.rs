@@ -1,0 +1,346 @@
+//! The introspected schema as plain data: no I/O, serialisable to and from JSON.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything [`Inspector::reflect`](crate::Inspector::reflect) read: tables, views and their columns,
+/// keys, indexes and constraints, and the custom types they use. Ordered deterministically (by schema,
+/// then name; columns by position), so the same database always gives the same model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct SchemaModel {
+    /// The database the model was read from.
+    pub database: String,
+    /// The connection's default schema (`current_schema()`, usually `public`).
+    pub default_schema: String,
+    /// The reflected schemas.
+    pub schemas: Vec<String>,
+    /// Tables, views, materialized views and foreign tables.
+    pub tables: Vec<Table>,
+    /// Composite, enum and domain types used by the tables (or all of them in the schemas).
+    pub types: Vec<CustomType>,
+}
+
+/// What kind of relation a [`Table`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TableKind {
+    /// An ordinary table (also what each Query Service dataset looks like).
+    Table,
+    /// A partitioned table.
+    PartitionedTable,
+    /// A view.
+    View,
+    /// A materialized view.
+    MaterializedView,
+    /// A foreign table.
+    ForeignTable,
+}
+
+impl TableKind {
+    /// Base tables (ordinary or partitioned): the ones SQLAlchemy's `get_table_names` lists.
+    pub fn is_base_table(self) -> bool {
+        matches!(self, TableKind::Table | TableKind::PartitionedTable)
+    }
+    /// Views and materialized views, which take no writes.
+    pub fn is_view(self) -> bool {
+        matches!(self, TableKind::View | TableKind::MaterializedView)
+    }
+    pub(crate) fn from_relkind(k: &str) -> Option<Self> {
+        Some(match k {
+            "r" => TableKind::Table,
+            "p" => TableKind::PartitionedTable,
+            "v" => TableKind::View,
+            "m" => TableKind::MaterializedView,
+            "f" => TableKind::ForeignTable,
+            _ => return None,
+        })
+    }
+}
+
+/// A table-like relation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Table {
+    /// Schema name.
+    pub schema: String,
+    /// Relation name, exactly as in the catalog.
+    pub name: String,
+    /// Table, view, …
+    pub kind: TableKind,
+    /// `COMMENT ON TABLE`, if any.
+    pub comment: Option<String>,
+    /// Columns in position order.
+    pub columns: Vec<Column>,
+    /// The declared primary key.
+    pub primary_key: Option<PrimaryKey>,
+    /// Foreign keys, by name.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Indexes, by name.
+    pub indexes: Vec<Index>,
+    /// Unique constraints, by name.
+    pub unique_constraints: Vec<UniqueConstraint>,
+    /// Check constraints, by name.
+    pub check_constraints: Vec<CheckConstraint>,
+}
+
+impl Table {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Column {
+    /// Column name, exactly as in the catalog.
+    pub name: String,
+    /// 1-based position in the table.
+    pub ordinal: i16,
+    /// The column's type.
+    pub sql_type: SqlType,
+    /// Whether NULL is allowed (`NOT NULL` absent).
+    pub nullable: bool,
+    /// The default expression, as the server prints it.
+    pub default: Option<String>,
+    /// `GENERATED … AS IDENTITY`.
+    pub identity: Option<Identity>,
+    /// `GENERATED ALWAYS AS (expr) STORED`: the expression.
+    pub generated: Option<String>,
+    /// `COMMENT ON COLUMN`, if any.
+    pub comment: Option<String>,
+}
+
+impl Column {
+    /// True when the server fills the column on insert (identity, generated, `serial` or any default),
+    /// so an insert may leave it out.
+    pub fn server_filled(&self) -> bool {
+        self.identity.is_some() || self.generated.is_some() || self.default.is_some()
+    }
+    /// Whether the column can never be written (identity ALWAYS or generated).
+    pub fn read_only(&self) -> bool {
+        self.generated.is_some() || self.identity == Some(Identity::Always)
+    }
+    /// True when the default is `nextval(...)` (`serial` columns), SQLAlchemy's autoincrement.
+    pub fn autoincrement(&self) -> bool {
+        self.identity.is_some() || self.default.as_deref().is_some_and(|d| d.starts_with("nextval("))
+    }
+}
+
+/// Identity columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// `GENERATED ALWAYS AS IDENTITY`: the server always assigns.
+    Always,
+    /// `GENERATED BY DEFAULT AS IDENTITY`: the server assigns unless given.
+    ByDefault,
+}
+
+/// The kind of a PostgreSQL type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TypeKind {
+    /// A built-in or extension base type (`int4`, `text`, `jsonb`, `uuid`, …).
+    Base,
+    /// A composite (row) type: an XDM object on Query Service.
+    Composite,
+    /// An enum.
+    Enum,
+    /// A domain over another type.
+    Domain,
+    /// A range or multirange type.
+    Range,
+    /// A pseudo-type (`anyarray`, Query Service's `anymap`, …): no fixed wire format.
+    Pseudo,
+}
+
+/// A column's (or a composite field's) type. For arrays, `schema`, `name` and `kind` describe the
+/// element type and `array` is true.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SqlType {
+    /// Schema of the (element) type.
+    pub schema: String,
+    /// `pg_type.typname` of the (element) type, e.g. `int4`, `varchar`, `web_webreferrer`.
+    pub name: String,
+    /// Base, composite, enum, …
+    pub kind: TypeKind,
+    /// Whether this is an array of the type.
+    pub array: bool,
+    /// The type as the server prints it (`format_type`), e.g. `character varying(100)`, `text[]`.
+    pub display: String,
+    /// Declared length of `varchar(n)` / `char(n)`.
+    pub max_length: Option<i32>,
+}
+
+impl SqlType {
+    /// Whether the element type lives in `pg_catalog`.
+    pub fn is_builtin(&self) -> bool {
+        self.schema == "pg_catalog"
+    }
+}
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PrimaryKey {
+    /// Constraint name.
+    pub name: String,
+    /// Columns in key order.
+    pub columns: Vec<String>,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ForeignKey {
+    /// Constraint name.
+    pub name: String,
+    /// Referencing columns, in order.
+    pub columns: Vec<String>,
+    /// Schema of the referenced table.
+    pub referred_schema: String,
+    /// The referenced table.
+    pub referred_table: String,
+    /// Referenced columns, in order.
+    pub referred_columns: Vec<String>,
+    /// `ON UPDATE` action (`NO ACTION`, `CASCADE`, …).
+    pub on_update: String,
+    /// `ON DELETE` action.
+    pub on_delete: String,
+}
+
+/// An index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Index {
+    /// Index name.
+    pub name: String,
+    /// Key columns in order; `None` for an expression.
+    pub columns: Vec<Option<String>>,
+    /// Whether the index is unique.
+    pub unique: bool,
+    /// Whether it backs the primary key.
+    pub primary: bool,
+    /// Whether it backs a unique or primary key constraint.
+    pub constraint: bool,
+    /// Partial index predicate.
+    pub predicate: Option<String>,
+    /// Access method (`btree`, `gin`, …).
+    pub method: String,
+    /// `CREATE INDEX` statement as the server prints it.
+    pub definition: String,
+}
+
+/// A unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UniqueConstraint {
+    /// Constraint name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<String>,
+}
+
+/// A check constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CheckConstraint {
+    /// Constraint name.
+    pub name: String,
+    /// The expression inside `CHECK (…)`.
+    pub expression: String,
+}
+
+/// A user-defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CustomType {
+    /// Schema name.
+    pub schema: String,
+    /// Type name.
+    pub name: String,
+    /// What it is.
+    pub def: TypeDef,
+    /// `COMMENT ON TYPE`, if any.
+    pub comment: Option<String>,
+}
+
+/// The definition of a [`CustomType`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
+pub enum TypeDef {
+    /// A composite type and its fields in order.
+    Composite {
+        /// Fields in order.
+        fields: Vec<Field>,
+    },
+    /// An enum and its labels in sort order.
+    Enum {
+        /// Labels in sort order.
+        labels: Vec<String>,
+    },
+    /// A domain over `base`.
+    Domain {
+        /// The underlying type.
+        base: SqlType,
+        /// `NOT NULL` on the domain.
+        not_null: bool,
+        /// Domain default.
+        default: Option<String>,
+    },
+}
+
+/// A field of a composite type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Field {
+    /// Field name.
+    pub name: String,
+    /// Field type.
+    pub sql_type: SqlType,
+}
+
+impl SchemaModel {
+    /// The table (or view) `name` in `schema` (default schema when `None`).
+    pub fn table(&self, name: &str, schema: Option<&str>) -> Option<&Table> {
+        let schema = schema.unwrap_or(&self.default_schema);
+        self.tables.iter().find(|t| t.name == name && t.schema == schema)
+    }
+
+    /// The custom type `name` in `schema`.
+    pub fn custom_type(&self, schema: &str, name: &str) -> Option<&CustomType> {
+        self.types.iter().find(|t| t.name == name && t.schema == schema)
+    }
+
+    /// The custom type a column type refers to, if any.
+    pub fn type_of(&self, t: &SqlType) -> Option<&CustomType> {
+        self.custom_type(&t.schema, &t.name)
+    }
+
+    /// Names of relations of the given kinds in `schema` (all schemas when `None`), sorted.
+    pub fn names(&self, schema: Option<&str>, kinds: &[TableKind]) -> Vec<String> {
+        self.tables
+            .iter()
+            .filter(|t| schema.is_none_or(|s| t.schema == s) && kinds.contains(&t.kind))
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// The model as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("SchemaModel serialises")
+    }
+
+    /// A model from JSON written by [`SchemaModel::to_json`].
+    pub fn from_json(json: &str) -> crate::Result<Self> {
+        serde_json::from_str(json).map_err(|e| crate::Error::Introspection {
+            message: format!("reading a schema model from JSON: {e}"),
+        })
+    }
+}

@@ -1,0 +1,251 @@
+//! The r2d2 connection manager: every new connection asks the credential source for current credentials.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use diesel::connection::Connection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+
+use crate::credentials::{CredentialSource, Password};
+use crate::error::Error;
+use crate::url::{UrlSettings, build_url};
+
+/// The r2d2 manager behind an [`Engine`](crate::Engine)'s pool. Opaque; it exists so that
+/// [`PooledConnection`](crate::PooledConnection) can be named.
+pub struct Manager {
+    source: Arc<dyn CredentialSource>,
+    settings: UrlSettings,
+    /// The most recent connect failure, so a waiting `Engine::get` can report it at once instead of
+    /// waiting out the checkout timeout.
+    last_failure: FailureLog,
+}
+
+/// Shared between a pool's manager and the engine, which cannot reach the manager through r2d2.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FailureLog(Arc<Mutex<Option<(Instant, Failure)>>>);
+
+impl FailureLog {
+    /// The failure of the newest connect attempt, unless one has succeeded since. r2d2 keeps retrying
+    /// in the background, so a standing failure means connecting is failing now.
+    pub(crate) fn current(&self) -> Option<Failure> {
+        let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map(|(_, f)| f.clone())
+    }
+
+    fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn record(&self, failure: &Failure) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), failure.clone()));
+    }
+}
+
+/// A classified connect failure; cheap to copy out of the manager.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    kind: FailureKind,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    Authentication,
+    Tls,
+    Unreachable,
+    DatabaseNotFound,
+    SessionLimit,
+    Other,
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Self {
+        let message = f.message;
+        match f.kind {
+            FailureKind::Authentication => Error::Authentication { message },
+            FailureKind::Tls => Error::Tls { message },
+            FailureKind::Unreachable => Error::Unreachable { message },
+            FailureKind::DatabaseNotFound => Error::DatabaseNotFound { message },
+            FailureKind::SessionLimit => Error::SessionLimit { message },
+            FailureKind::Other => Error::Connection { message },
+        }
+    }
+}
+
+/// Remove every form in which `password` could appear in a message from libpq or the server.
+pub(crate) fn redact(text: &str, password: &Password) -> String {
+    let pw = password.expose();
+    if pw.is_empty() {
+        return text.to_string();
+    }
+    let encoded =
+        percent_encoding::utf8_percent_encode(pw, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let mut out = text.replace(pw, "***");
+    for form in [encoded.as_str(), &encoded.to_lowercase()] {
+        if form != pw {
+            out = out.replace(form, "***");
+        }
+    }
+    out
+}
+
+/// Map libpq's connection failure text to a kind. libpq gives no SQLSTATE for failed connections, so
+/// this reads the server's message (sent in English by Query Service and by the local server, which runs
+/// with `lc_messages=C`) and libpq's own phrases; SQLSTATE codes are matched too where a server
+/// includes them in the text.
+pub(crate) fn classify(message: &str) -> FailureKind {
+    let m = message.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+    if has(&[
+        "password authentication failed",
+        "authentication failed",
+        "invalid password",
+        "authentication token",
+        "invalid authorization",
+        "no password supplied",
+        "28p01",
+        "28000",
+        "pg_hba.conf",
+    ]) || (m.contains("role \"") && m.contains("does not exist"))
+    {
+        return FailureKind::Authentication;
+    }
+    if has(&["ssl", "tls", "certificate"]) {
+        return FailureKind::Tls;
+    }
+    if (m.contains("database \"") && m.contains("does not exist")) || has(&["3d000", "42p12", "no tables found"]) {
+        return FailureKind::DatabaseNotFound;
+    }
+    if has(&[
+        "too many connections",
+        "too many clients",
+        "session limit",
+        "remaining connection slots",
+        "53300",
+    ]) {
+        return FailureKind::SessionLimit;
+    }
+    if has(&[
+        "connection refused",
+        "could not translate host name",
+        "name or service not known",
+        "temporary failure in name resolution",
+        "timeout expired",
+        "no route to host",
+        "network is unreachable",
+        "could not connect",
+        "connection timed out",
+        "is the server running",
+        "the database system is starting up",
+        "the database system is shutting down",
+    ]) {
+        return FailureKind::Unreachable;
+    }
+    FailureKind::Other
+}
+
+impl Manager {
+    pub(crate) fn new(source: Arc<dyn CredentialSource>, settings: UrlSettings, log: FailureLog) -> Self {
+        Manager {
+            source,
+            settings,
+            last_failure: log,
+        }
+    }
+
+    /// Establish one connection with the current credentials.
+    pub(crate) fn establish(&self) -> Result<PgConnection, Error> {
+        let creds = self.source.credentials()?;
+        let url = build_url(&creds, &self.settings)?;
+        let result = PgConnection::establish(url.expose());
+        if result.is_ok() {
+            self.last_failure.clear();
+        }
+        result.map_err(|e| {
+            let message = redact(e.to_string().trim(), creds.password());
+            let failure = Failure {
+                kind: classify(&message),
+                message,
+            };
+            self.last_failure.record(&failure);
+            log::warn!("aep-diesel: new connection to {}:{} failed: {}", creds.host(), creds.port(), failure.message);
+            Error::from(failure)
+        })
+    }
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manager")
+            .field("ssl_mode", &self.settings.ssl_mode)
+            .field("application_name", &self.settings.application_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = Error;
+
+    fn connect(&self) -> Result<PgConnection, Error> {
+        self.establish()
+    }
+
+    /// The health check on checkout: a round trip. It fails on dead sockets and on connections left
+    /// inside a failed transaction, which r2d2 then discards.
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        conn.ping().map_err(Error::Query)
+    }
+
+    /// Checked on return, without I/O: a panicking thread or an open Diesel transaction means the
+    /// connection's state is unknown, so it is closed instead of reused.
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Logs pool errors (already redacted) at `warn` instead of r2d2's default `error`.
+#[derive(Debug)]
+pub(crate) struct LogErrors;
+
+impl r2d2::HandleError<Error> for LogErrors {
+    fn handle_error(&self, error: Error) {
+        log::warn!("aep-diesel pool: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_libpq_messages() {
+        use FailureKind::*;
+        let cases = [
+            ("connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  password authentication failed for user \"ACME@AdobeOrg\"", Authentication),
+            ("FATAL: 28000 Invalid authorization type. Must be AuthenticationCleartextPassword", Authentication),
+            ("connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?", Unreachable),
+            ("could not translate host name \"nope.invalid\" to address: Name or service not known", Unreachable),
+            ("connection to server at \"127.0.0.1\", port 5 failed: server does not support SSL, but SSL was required", Tls),
+            ("connection to server at \"127.0.0.2\", port 5 failed: server certificate for \"localhost\" does not match host name \"127.0.0.2\"", Tls),
+            ("SSL error: certificate verify failed", Tls),
+            ("FATAL:  database \"nope\" does not exist", DatabaseNotFound),
+            ("FATAL: 42P12 No tables found", DatabaseNotFound),
+            ("FATAL:  sorry, too many clients already", SessionLimit),
+            ("FATAL: Session Limit Reached", SessionLimit),
+            ("FATAL:  remaining connection slots are reserved", SessionLimit),
+        ];
+        for (msg, kind) in cases {
+            assert_eq!(classify(msg), kind, "{msg}");
+        }
+    }
+
+    #[test]
+    fn redact_removes_plain_and_encoded_forms() {
+        let pw = Password::verbatim("s3cr:t/pw");
+        let text = "a s3cr:t/pw b s3cr%3At%2Fpw c s3cr%3at%2fpw";
+        assert_eq!(redact(text, &pw), "a *** b *** c ***");
+    }
+}
