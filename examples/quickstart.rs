@@ -23,7 +23,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Error> {
-    let configured = ["PGHOST", "DATABASE_URL"].iter().any(|v| std::env::var_os(v).is_some());
+    let configured = ["PGHOST", "DATABASE_URL"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
     // Keep the local server alive until the end of `run`.
     let (engine, _server) = if configured {
         let creds = Credentials::from_env()?;
@@ -36,7 +38,9 @@ fn run() -> Result<(), Error> {
         );
         (Engine::builder(creds).build()?, None)
     } else {
-        println!("No PGHOST or DATABASE_URL set: starting a local PostgreSQL with TLS and the sample sandbox ...");
+        println!(
+            "No PGHOST or DATABASE_URL set: starting a local PostgreSQL with TLS and the sample sandbox ..."
+        );
         let server = LocalServer::start()?;
         let engine = server.engine()?;
         engine.run_migrations(aep_diesel::sample::MIGRATIONS)?;

@@ -20,11 +20,7 @@ impl Password {
     /// A password with surrounding whitespace and all embedded `\r` and `\n` removed.
     pub fn new(raw: impl Into<String>) -> Self {
         let raw = Zeroizing::new(raw.into());
-        let cleaned: String = raw
-            .trim()
-            .chars()
-            .filter(|c| *c != '\r' && *c != '\n')
-            .collect();
+        let cleaned: String = raw.trim().chars().filter(|c| *c != '\r' && *c != '\n').collect();
         Password(Zeroizing::new(cleaned))
     }
 
@@ -137,7 +133,7 @@ pub(crate) fn parse_port(text: &str) -> Result<u16> {
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::field(
             "port",
-            format!("{t:?} is not a number"),
+            "it is not a number".to_string(),
             "give the port as digits, e.g. 80 or 5432",
         ));
     }
@@ -497,7 +493,10 @@ mod tests {
         assert_eq!(field(Credentials::new("h", 70000, "db", "u", "pw")), "port");
         assert_eq!(field(Credentials::new("h", -1, "db", "u", "pw")), "port");
         let c = ok(" ::1 ", " 80 ", " prod:all ", " ACME@AdobeOrg ").unwrap();
-        assert_eq!((c.host(), c.port(), c.dbname(), c.user()), ("::1", 80, "prod:all", "ACME@AdobeOrg"));
+        assert_eq!(
+            (c.host(), c.port(), c.dbname(), c.user()),
+            ("::1", 80, "prod:all", "ACME@AdobeOrg")
+        );
     }
 
     #[test]
@@ -518,14 +517,21 @@ mod tests {
             (k == "DATABASE_URL").then(|| "postgresql://ACME%40AdobeOrg:p%3Aw@h:80/prod%3Aall".to_string())
         };
         let c = Credentials::from_lookup(url).unwrap();
-        assert_eq!((c.user(), c.password().expose(), c.dbname(), c.port()), ("ACME@AdobeOrg", "p:w", "prod:all", 80));
+        assert_eq!(
+            (c.user(), c.password().expose(), c.dbname(), c.port()),
+            ("ACME@AdobeOrg", "p:w", "prod:all", 80)
+        );
     }
 
     #[test]
     fn flatten_appends_suffix_once() {
-        let c = Credentials::new("h", 80, "prod:all", "u", "p").unwrap().flatten(true);
+        let c = Credentials::new("h", 80, "prod:all", "u", "p")
+            .unwrap()
+            .flatten(true);
         assert_eq!(c.effective_dbname(), "prod:all?FLATTEN");
-        let c = Credentials::new("h", 80, "prod:all?FLATTEN", "u", "p").unwrap().flatten(true);
+        let c = Credentials::new("h", 80, "prod:all?FLATTEN", "u", "p")
+            .unwrap()
+            .flatten(true);
         assert_eq!(c.effective_dbname(), "prod:all?FLATTEN");
     }
 }

@@ -139,9 +139,17 @@ impl EngineBuilder {
             return Err(cfg("min_idle", "must not exceed max_size"));
         }
         match self.max_lifetime {
-            None => return Err(cfg("max_lifetime", "must be set: Query Service ends sessions after 24 hours")),
+            None => {
+                return Err(cfg(
+                    "max_lifetime",
+                    "must be set: Query Service ends sessions after 24 hours",
+                ));
+            }
             Some(d) if d >= PLATFORM_SESSION_LIFE => {
-                return Err(cfg("max_lifetime", "must be under 24 hours, the platform's session life"));
+                return Err(cfg(
+                    "max_lifetime",
+                    "must be under 24 hours, the platform's session life",
+                ));
             }
             Some(d) if d.is_zero() => return Err(cfg("max_lifetime", "must be positive")),
             _ => {}
@@ -189,7 +197,11 @@ impl EngineBuilder {
         };
         let generation = self.source.generation();
         let failures = FailureLog::default();
-        let pool = config.pool(Manager::new(self.source.clone(), settings.clone(), failures.clone()));
+        let pool = config.pool(Manager::new(
+            self.source.clone(),
+            settings.clone(),
+            failures.clone(),
+        ));
         Ok(Engine {
             inner: Arc::new(Inner {
                 source: self.source,
@@ -391,7 +403,9 @@ impl Engine {
         let mut conn = self.get()?;
         let applied = conn
             .run_pending_migrations(migrations)
-            .map_err(|e| Error::Migration { message: e.to_string() })?;
+            .map_err(|e| Error::Migration {
+                message: e.to_string(),
+            })?;
         Ok(applied.iter().map(|v| v.to_string()).collect())
     }
 }

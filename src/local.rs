@@ -147,7 +147,10 @@ impl LocalServer {
             running: Mutex::new(None),
             watchdog: Mutex::new(Some(watchdog)),
         };
-        let is_root = fs::metadata(&dir).map_err(|e| Error::io("reading the server directory", e))?.uid() == 0;
+        let is_root = fs::metadata(&dir)
+            .map_err(|e| Error::io("reading the server directory", e))?
+            .uid()
+            == 0;
         if is_root {
             server.run_as = Some(postgres_user()?);
         }
@@ -180,7 +183,8 @@ impl LocalServer {
         if opts.ssl {
             let (ca_pem, cert_pem, key_pem) = make_certs()?;
             fs::write(self.dir.join("ca.crt"), &ca_pem).map_err(|e| Error::io("writing ca.crt", e))?;
-            fs::write(self.dir.join("server.crt"), &cert_pem).map_err(|e| Error::io("writing server.crt", e))?;
+            fs::write(self.dir.join("server.crt"), &cert_pem)
+                .map_err(|e| Error::io("writing server.crt", e))?;
             write_private(&self.dir.join("server.key"), &key_pem)?;
         }
         self.chown_all()?;
@@ -188,7 +192,15 @@ impl LocalServer {
             .command(&self.bindir.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-U", ADMIN_USER, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "-N"])
+            .args([
+                "-U",
+                ADMIN_USER,
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-N",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .map_err(|e| Error::io("running initdb", e))?;
@@ -256,7 +268,9 @@ impl LocalServer {
     }
 
     fn chown_all(&self) -> Result<()> {
-        let Some((uid, gid)) = self.run_as else { return Ok(()) };
+        let Some((uid, gid)) = self.run_as else {
+            return Ok(());
+        };
         fn walk(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
             std::os::unix::fs::lchown(p, Some(uid), Some(gid))?;
             if p.is_dir() && !p.is_symlink() {
@@ -266,7 +280,8 @@ impl LocalServer {
             }
             Ok(())
         }
-        walk(&self.dir, uid, gid).map_err(|e| Error::io("handing the server directory to the postgres user", e))
+        walk(&self.dir, uid, gid)
+            .map_err(|e| Error::io("handing the server directory to the postgres user", e))
     }
 
     fn start_process(&self) -> Result<()> {
@@ -319,30 +334,50 @@ impl LocalServer {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(fail("the server did not become ready within 30 s; see server.log"));
+                return Err(fail(
+                    "the server did not become ready within 30 s; see server.log",
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn admin_engine_unpooled(&self) -> Result<diesel::PgConnection> {
-        self.builder_for(self.admin_credentials())?.build()?.connect_unpooled()
+        self.builder_for(self.admin_credentials())?
+            .build()?
+            .connect_unpooled()
     }
 
     fn prepare_roles(&self) -> Result<()> {
         let mut conn = self.admin_engine_unpooled()?;
-        let pw = self.platform_password.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let pw = self
+            .platform_password
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let role = quote_ident(PLATFORM_USER);
         // CREATE DATABASE cannot share a (implicit) transaction with other statements.
-        conn.batch_execute(&format!("CREATE ROLE {role} LOGIN PASSWORD {}", quote_literal(pw.expose())))
-            .and_then(|_| conn.batch_execute(&format!("CREATE DATABASE {} OWNER {role}", quote_ident(PLATFORM_DB))))
-            .map_err(|e| fail(format!("creating the platform role and database: {e}")))
+        conn.batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD {}",
+            quote_literal(pw.expose())
+        ))
+        .and_then(|_| {
+            conn.batch_execute(&format!(
+                "CREATE DATABASE {} OWNER {role}",
+                quote_ident(PLATFORM_DB)
+            ))
+        })
+        .map_err(|e| fail(format!("creating the platform role and database: {e}")))
     }
 
     /// An engine builder for `creds` on this server, verifying its certificate (verify-full).
     pub fn builder_for(&self, creds: Credentials) -> Result<EngineBuilder> {
         let b = Engine::builder(creds);
-        Ok(if self.ssl { b.ssl_mode(SslMode::VerifyFull(RootCert::File(self.ca_cert_path()))) } else { b })
+        Ok(if self.ssl {
+            b.ssl_mode(SslMode::VerifyFull(RootCert::File(self.ca_cert_path())))
+        } else {
+            b
+        })
     }
 
     /// An engine for the platform role on `prod:all`, verifying the server certificate.
@@ -362,7 +397,11 @@ impl LocalServer {
 
     /// Credentials of the platform-shaped role on another database of this server.
     pub fn credentials_for(&self, dbname: &str) -> Credentials {
-        let pw = self.platform_password.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let pw = self
+            .platform_password
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Credentials::new("localhost", self.port, dbname, PLATFORM_USER, pw).expect("valid local credentials")
     }
 
@@ -372,8 +411,14 @@ impl LocalServer {
     }
 
     fn admin_credentials_for(&self, dbname: &str) -> Credentials {
-        Credentials::new("localhost", self.port, dbname, ADMIN_USER, self.admin_password.clone())
-            .expect("valid local credentials")
+        Credentials::new(
+            "localhost",
+            self.port,
+            dbname,
+            ADMIN_USER,
+            self.admin_password.clone(),
+        )
+        .expect("valid local credentials")
     }
 
     /// Create a fresh database owned by the platform role and return its credentials. Tests use one
@@ -382,13 +427,19 @@ impl LocalServer {
         let mut conn = self.admin_engine_unpooled()?;
         let db = quote_ident(dbname);
         conn.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
-        conn.batch_execute(&format!("CREATE DATABASE {db} OWNER {}", quote_ident(PLATFORM_USER)))?;
+        conn.batch_execute(&format!(
+            "CREATE DATABASE {db} OWNER {}",
+            quote_ident(PLATFORM_USER)
+        ))?;
         Ok(self.credentials_for(dbname))
     }
 
     /// Run SQL as the superuser on `dbname`.
     pub fn admin_execute(&self, dbname: &str, sql: &str) -> Result<()> {
-        let mut conn = self.builder_for(self.admin_credentials_for(dbname))?.build()?.connect_unpooled()?;
+        let mut conn = self
+            .builder_for(self.admin_credentials_for(dbname))?
+            .build()?
+            .connect_unpooled()?;
         conn.batch_execute(sql).map_err(Error::Query)
     }
 
@@ -398,7 +449,11 @@ impl LocalServer {
         let new = Password::verbatim(format!("rotated-{}:{}", random_token(6), random_token(24)));
         self.admin_execute(
             "postgres",
-            &format!("ALTER ROLE {} PASSWORD {}", quote_ident(PLATFORM_USER), quote_literal(new.expose())),
+            &format!(
+                "ALTER ROLE {} PASSWORD {}",
+                quote_ident(PLATFORM_USER),
+                quote_literal(new.expose())
+            ),
         )?;
         *self.platform_password.lock().unwrap_or_else(|e| e.into_inner()) = new;
         Ok(self.credentials())
@@ -458,7 +513,11 @@ impl LocalServer {
 
     /// The server process id, while running.
     pub fn pid(&self) -> Option<u32> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|r| r.child.id())
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|r| r.child.id())
     }
 
     /// The directory holding `psql`, `initdb` and `postgres`.
@@ -474,7 +533,11 @@ impl LocalServer {
             .find(|p| p.is_file())
             .unwrap_or_else(|| PathBuf::from("psql"));
         let mut cmd = Command::new(psql);
-        let pw = self.platform_password.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let pw = self
+            .platform_password
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         cmd.env("PGHOST", "localhost")
             .env("PGPORT", self.port.to_string())
             .env("PGUSER", PLATFORM_USER)
@@ -557,14 +620,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("finding a free port", e))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| Error::io("finding a free port", e))
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::io("finding a free port", e))
 }
 
 fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut bytes = vec![0u8; len];
     openssl::rand::rand_bytes(&mut bytes).expect("OpenSSL random bytes");
-    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// `"ident"` with inner quotes doubled.
@@ -603,7 +671,10 @@ pub fn find_bindir() -> Result<PathBuf> {
         return if has_server(&d) {
             Ok(d)
         } else {
-            Err(fail(format!("AEP_DIESEL_PG_BINDIR={} holds no initdb and postgres", d.display())))
+            Err(fail(format!(
+                "AEP_DIESEL_PG_BINDIR={} holds no initdb and postgres",
+                d.display()
+            )))
         };
     }
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
@@ -634,8 +705,11 @@ pub fn find_bindir() -> Result<PathBuf> {
         })
 }
 
+/// PEM texts: CA certificate, server certificate, server key.
+type Pems = (Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// A CA certificate and a server certificate + key signed by it, all PEM.
-fn make_certs() -> Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+fn make_certs() -> Result<Pems> {
     use openssl::asn1::Asn1Time;
     use openssl::bn::{BigNum, MsbOption};
     use openssl::ec::{EcGroup, EcKey};
@@ -647,7 +721,7 @@ fn make_certs() -> Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
     };
     use openssl::x509::{X509, X509NameBuilder};
 
-    let build = || -> std::result::Result<(Vec<u8>, Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
+    let build = || -> std::result::Result<Pems, openssl::error::ErrorStack> {
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
         let key = || -> std::result::Result<PKey<openssl::pkey::Private>, openssl::error::ErrorStack> {
             PKey::from_ec_key(EcKey::generate(&group)?)
@@ -694,7 +768,13 @@ fn make_certs() -> Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
         srv.set_not_before(Asn1Time::days_from_now(0)?.as_ref())?;
         srv.set_not_after(Asn1Time::days_from_now(30)?.as_ref())?;
         srv.append_extension(BasicConstraints::new().build()?)?;
-        srv.append_extension(KeyUsage::new().critical().digital_signature().key_agreement().build()?)?;
+        srv.append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .key_agreement()
+                .build()?,
+        )?;
         srv.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
         let san = SubjectAlternativeName::new()
             .dns("localhost")

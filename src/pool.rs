@@ -80,8 +80,7 @@ pub(crate) fn redact(text: &str, password: &Password) -> String {
     if pw.is_empty() {
         return text.to_string();
     }
-    let encoded =
-        percent_encoding::utf8_percent_encode(pw, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encoded = percent_encoding::utf8_percent_encode(pw, percent_encoding::NON_ALPHANUMERIC).to_string();
     let mut out = text.replace(pw, "***");
     for form in [encoded.as_str(), &encoded.to_lowercase()] {
         if form != pw {
@@ -115,7 +114,9 @@ pub(crate) fn classify(message: &str) -> FailureKind {
     if has(&["ssl", "tls", "certificate"]) {
         return FailureKind::Tls;
     }
-    if (m.contains("database \"") && m.contains("does not exist")) || has(&["3d000", "42p12", "no tables found"]) {
+    if (m.contains("database \"") && m.contains("does not exist"))
+        || has(&["3d000", "42p12", "no tables found"])
+    {
         return FailureKind::DatabaseNotFound;
     }
     if has(&[
@@ -170,7 +171,12 @@ impl Manager {
                 message,
             };
             self.last_failure.record(&failure);
-            log::warn!("aep-diesel: new connection to {}:{} failed: {}", creds.host(), creds.port(), failure.message);
+            log::warn!(
+                "aep-diesel: new connection to {}:{} failed: {}",
+                creds.host(),
+                creds.port(),
+                failure.message
+            );
             Error::from(failure)
         })
     }
@@ -224,12 +230,30 @@ mod tests {
     fn classifies_libpq_messages() {
         use FailureKind::*;
         let cases = [
-            ("connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  password authentication failed for user \"ACME@AdobeOrg\"", Authentication),
-            ("FATAL: 28000 Invalid authorization type. Must be AuthenticationCleartextPassword", Authentication),
-            ("connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?", Unreachable),
-            ("could not translate host name \"nope.invalid\" to address: Name or service not known", Unreachable),
-            ("connection to server at \"127.0.0.1\", port 5 failed: server does not support SSL, but SSL was required", Tls),
-            ("connection to server at \"127.0.0.2\", port 5 failed: server certificate for \"localhost\" does not match host name \"127.0.0.2\"", Tls),
+            (
+                "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  password authentication failed for user \"ACME@AdobeOrg\"",
+                Authentication,
+            ),
+            (
+                "FATAL: 28000 Invalid authorization type. Must be AuthenticationCleartextPassword",
+                Authentication,
+            ),
+            (
+                "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?",
+                Unreachable,
+            ),
+            (
+                "could not translate host name \"nope.invalid\" to address: Name or service not known",
+                Unreachable,
+            ),
+            (
+                "connection to server at \"127.0.0.1\", port 5 failed: server does not support SSL, but SSL was required",
+                Tls,
+            ),
+            (
+                "connection to server at \"127.0.0.2\", port 5 failed: server certificate for \"localhost\" does not match host name \"127.0.0.2\"",
+                Tls,
+            ),
             ("SSL error: certificate verify failed", Tls),
             ("FATAL:  database \"nope\" does not exist", DatabaseNotFound),
             ("FATAL: 42P12 No tables found", DatabaseNotFound),

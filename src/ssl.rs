@@ -65,9 +65,9 @@ impl SslMode {
                 mode: mode.trim().to_string(),
                 origin,
             }),
-            other => Err(Error::field(
+            _ => Err(Error::field(
                 "sslmode",
-                format!("{other:?} is not an SSL mode"),
+                "the value is not an SSL mode",
                 "use require, verify-ca or verify-full",
             )),
         }
@@ -146,8 +146,14 @@ mod tests {
                 other => panic!("{weak}: {other:?}"),
             }
         }
-        assert!(matches!("bogus".parse::<SslMode>(), Err(Error::InvalidField { field: "sslmode", .. })));
-        assert_eq!("verify-full".parse::<SslMode>().unwrap(), SslMode::VerifyFull(RootCert::System));
+        assert!(matches!(
+            "bogus".parse::<SslMode>(),
+            Err(Error::InvalidField { field: "sslmode", .. })
+        ));
+        assert_eq!(
+            "verify-full".parse::<SslMode>().unwrap(),
+            SslMode::VerifyFull(RootCert::System)
+        );
         assert_eq!(
             SslMode::parse("verify-ca", Some("/x.pem"), "the URL").unwrap(),
             SslMode::VerifyCa(RootCert::File("/x.pem".into()))

@@ -16,7 +16,11 @@ use crate::ssl::{SslMode, root_cert_param};
 
 /// RFC 3986 unreserved characters stay; everything else is encoded, so no component can be mistaken for
 /// a delimiter (`@` in users, `:` in databases, `?` in `prod:all?FLATTEN`, `/#%+=` in passwords).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// libpq parameters that may be passed through from a user's connection string or the builder.
 /// Anything else is refused by name rather than silently dropped.
@@ -36,6 +40,28 @@ const PASSTHROUGH: &[&str] = &[
     "ssl_min_protocol_version",
     "ssl_max_protocol_version",
     "channel_binding",
+];
+
+/// libpq keywords aep-diesel does not accept (they would bypass its settings), named in errors.
+const LIBPQ_KEYWORDS: &[&str] = &[
+    "hostaddr",
+    "service",
+    "passfile",
+    "requiressl",
+    "sslpassword",
+    "sslcertmode",
+    "sslnegotiation",
+    "sslcompression",
+    "client_encoding",
+    "replication",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "require_auth",
+    "load_balance_hosts",
+    "fallback_application_name",
+    "min_protocol_version",
+    "max_protocol_version",
 ];
 
 /// Settings that shape the URL besides the credentials.
@@ -101,7 +127,10 @@ pub(crate) fn build_url(creds: &Credentials, settings: &UrlSettings) -> Result<S
         query.push(("sslrootcert", root_cert_param(root)?));
     }
     query.push(("gssencmode", "disable".into()));
-    query.push(("connect_timeout", settings.connect_timeout.as_secs().max(1).to_string()));
+    query.push((
+        "connect_timeout",
+        settings.connect_timeout.as_secs().max(1).to_string(),
+    ));
     if !settings.application_name.is_empty() {
         query.push(("application_name", settings.application_name.clone()));
     }
@@ -176,16 +205,23 @@ impl Raw {
                 if !value.eq_ignore_ascii_case("disable") {
                     return Err(Error::field(
                         "gssencmode",
-                        format!("{value:?} is not supported"),
+                        "only disable is supported",
                         "remove it; aep-diesel always sends gssencmode=disable (Query Service has no GSSAPI)",
                     ));
                 }
             }
             k if PASSTHROUGH.contains(&k) => self.extra.push((k.to_string(), value)),
             other => {
+                // Name the parameter only when it is a libpq keyword: anything else may be a fragment of
+                // a password with an unencoded '&'.
+                let shown = if LIBPQ_KEYWORDS.contains(&other) {
+                    format!("{other:?}")
+                } else {
+                    "(name not shown: it is no libpq keyword and may be part of a password)".to_string()
+                };
                 return Err(Error::InvalidConnectionString {
                     reason: format!(
-                        "unknown parameter {other:?}; supported: host, port, dbname, user, password, sslmode, \
+                        "unsupported parameter {shown}; supported: host, port, dbname, user, password, sslmode, \
                          sslrootcert, application_name, connect_timeout, gssencmode, {}",
                         PASSTHROUGH.join(", ")
                     ),
@@ -209,7 +245,11 @@ impl Raw {
         };
         let connect_timeout = match &self.connect_timeout {
             Some(t) => Some(Duration::from_secs(t.trim().parse().map_err(|_| {
-                Error::field("connect_timeout", format!("{t:?} is not a whole number of seconds"), "e.g. 10")
+                Error::field(
+                    "connect_timeout",
+                    "it is not a whole number of seconds",
+                    "e.g. 10",
+                )
             })?)),
             None => None,
         };
@@ -264,13 +304,16 @@ impl ConnectParams {
 
 /// Percent-decode leniently: a `%` not followed by two hex digits stays a literal `%`.
 fn decode(field: &'static str, s: &str) -> Result<String> {
-    percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(|_| {
-        Error::field(
-            field,
-            "its percent-encoding does not decode to UTF-8",
-            "percent-encode the UTF-8 bytes of the value",
-        )
-    })
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| {
+            Error::field(
+                field,
+                "its percent-encoding does not decode to UTF-8",
+                "percent-encode the UTF-8 bytes of the value",
+            )
+        })
 }
 
 fn parse_url(rest: &str) -> Result<Raw> {
@@ -332,7 +375,11 @@ fn parse_url(rest: &str) -> Result<Raw> {
             match item.split_once('=') {
                 Some((k, v)) => {
                     let key = decode("parameter", k)?;
-                    let field = if key == "password" { "password" } else { "parameter" };
+                    let field = if key == "password" {
+                        "password"
+                    } else {
+                        "parameter"
+                    };
                     raw.set(&key, decode(field, v)?)?;
                 }
                 None if item.eq_ignore_ascii_case("flatten") => raw.flatten = true,
@@ -441,13 +488,22 @@ mod tests {
             ..UrlSettings::default()
         };
         let m = libpq(&build_url(&c, &s).unwrap());
-        assert_eq!((m["host"].as_str(), m["sslmode"].as_str()), ("::1", "verify-full"));
+        assert_eq!(
+            (m["host"].as_str(), m["sslmode"].as_str()),
+            ("::1", "verify-full")
+        );
         assert!(!m["sslrootcert"].is_empty());
         let s = UrlSettings {
             ssl_mode: SslMode::VerifyCa(RootCert::File("/definitely/missing.pem".into())),
             ..UrlSettings::default()
         };
-        assert!(matches!(build_url(&c, &s), Err(Error::InvalidField { field: "sslrootcert", .. })));
+        assert!(matches!(
+            build_url(&c, &s),
+            Err(Error::InvalidField {
+                field: "sslrootcert",
+                ..
+            })
+        ));
     }
 
     fn random_string(rng: &mut impl Rng, alphabet: &[char], max: usize) -> String {
@@ -472,7 +528,9 @@ mod tests {
     #[test]
     fn property_libpq_reads_back_every_component() {
         const CASES: usize = 5000;
-        let nasty: Vec<char> = "abcXYZ019 :/@?#%+=&;'\"\\[]{}<>|^`~!$()*,.-_\t\r\n\u{7f}é漢🙂".chars().collect();
+        let nasty: Vec<char> = "abcXYZ019 :/@?#%+=&;'\"\\[]{}<>|^`~!$()*,.-_\t\r\n\u{7f}é漢🙂"
+            .chars()
+            .collect();
         let hosty: Vec<char> = "abcxyz019-._%~!$&'()*+;=é漢".chars().collect();
         let mut rng = rand::thread_rng();
         for case in 0..CASES {
@@ -485,8 +543,13 @@ mod tests {
                 _ => random_string(&mut rng, &hosty, 30),
             };
             let port = rng.gen_range(1..=65535u16);
-            let Ok(c) = Credentials::new(host.clone(), port, db.clone(), user.clone(), Password::verbatim(pw.clone()))
-            else {
+            let Ok(c) = Credentials::new(
+                host.clone(),
+                port,
+                db.clone(),
+                user.clone(),
+                Password::verbatim(pw.clone()),
+            ) else {
                 // only whitespace-only or whitespace-padded values are refused or trimmed; skip those
                 assert!(
                     user.trim().is_empty() || db.trim().is_empty() || host.trim().is_empty(),
@@ -513,11 +576,16 @@ mod tests {
     #[test]
     fn parses_what_users_paste() {
         // the seed recipe's unencoded forms
-        let p = ConnectParams::parse("postgresql://ACME@AdobeOrg:a:b@acme.platform-query.adobe.io:80/prod:all?FLATTEN")
-            .unwrap();
+        let p = ConnectParams::parse(
+            "postgresql://ACME@AdobeOrg:a:b@acme.platform-query.adobe.io:80/prod:all?FLATTEN",
+        )
+        .unwrap();
         let c = &p.credentials;
         assert_eq!((c.user(), c.password().expose()), ("ACME@AdobeOrg", "a:b"));
-        assert_eq!((c.host(), c.port(), c.dbname()), ("acme.platform-query.adobe.io", 80, "prod:all"));
+        assert_eq!(
+            (c.host(), c.port(), c.dbname()),
+            ("acme.platform-query.adobe.io", 80, "prod:all")
+        );
         assert!(c.is_flatten());
         assert!(p.ssl_mode.is_none());
         // fully encoded, with parameters
@@ -535,7 +603,9 @@ mod tests {
             "host=h port=80 dbname=prod:all user=ACME@AdobeOrg password='it''s \\' x' sslmode=require",
         );
         assert!(p.is_err(), "'' is not an escape in libpq");
-        let p = ConnectParams::parse("host=h port = 80 dbname=prod:all user=ACME@AdobeOrg password='it\\'s x'").unwrap();
+        let p =
+            ConnectParams::parse("host=h port = 80 dbname=prod:all user=ACME@AdobeOrg password='it\\'s x'")
+                .unwrap();
         assert_eq!(p.credentials.password().expose(), "it's x");
         assert_eq!(p.credentials.port(), 80);
     }
@@ -552,7 +622,9 @@ mod tests {
             assert!(!format!("{e} {e:?}").contains("SECRETPW"));
         }
         let e = ConnectParams::parse("postgresql://u:SECRETPW@h/db?bogus=1").unwrap_err();
-        assert!(e.to_string().contains("\"bogus\"") && !e.to_string().contains("SECRETPW"));
+        assert!(e.to_string().contains("name not shown") && !e.to_string().contains("bogus"));
+        let e = ConnectParams::parse("postgresql://u:pw@h/db?hostaddr=1.2.3.4").unwrap_err();
+        assert!(e.to_string().contains("\"hostaddr\""), "{e}");
         let e = ConnectParams::parse("mysql://u:SECRETPW@h/db").unwrap_err();
         assert!(!format!("{e:?}").contains("SECRETPW"));
         let e = ConnectParams::parse("host=h password='SECRETPW").unwrap_err();
@@ -560,6 +632,12 @@ mod tests {
         let e = ConnectParams::parse("postgresql://u:pw@h1,h2/db").unwrap_err();
         assert!(matches!(e, Error::InvalidField { field: "host", .. }));
         let e = ConnectParams::parse("postgresql://u:pw@h/db?gssencmode=require").unwrap_err();
-        assert!(matches!(e, Error::InvalidField { field: "gssencmode", .. }));
+        assert!(matches!(
+            e,
+            Error::InvalidField {
+                field: "gssencmode",
+                ..
+            }
+        ));
     }
 }

@@ -32,29 +32,45 @@ diesel::joinable!(orders -> customers (customer_id));
 diesel::allow_tables_to_appear_in_same_query!(customers, orders);
 
 fn backend_pid(conn: &mut PgConnection) -> i32 {
-    diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()")).get_result(conn).unwrap()
+    diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))
+        .get_result(conn)
+        .unwrap()
 }
 
 #[test]
 fn verify_full_with_the_local_ca_connects_over_tls() {
     let engine = server().engine().unwrap();
-    assert!(matches!(engine.ssl_mode(), SslMode::VerifyFull(RootCert::File(_))));
+    assert!(matches!(
+        engine.ssl_mode(),
+        SslMode::VerifyFull(RootCert::File(_))
+    ));
     let mut conn = engine.get().unwrap();
     let (user, db, ssl): (String, String, bool) = diesel::select((
         diesel::dsl::sql::<Text>("current_user::text"),
         diesel::dsl::sql::<Text>("current_database()::text"),
-        diesel::dsl::sql::<diesel::sql_types::Bool>("(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())"),
+        diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
+        ),
     ))
     .get_result(&mut conn)
     .unwrap();
-    assert_eq!((user.as_str(), db.as_str(), ssl), ("ACME@AdobeOrg", "prod:all", true));
+    assert_eq!(
+        (user.as_str(), db.as_str(), ssl),
+        ("ACME@AdobeOrg", "prod:all", true)
+    );
 }
 
 #[test]
 fn require_and_verify_ca_connect_too() {
     let creds = server().credentials();
-    for mode in [SslMode::Require, SslMode::VerifyCa(RootCert::File(server().ca_cert_path()))] {
-        let engine = Engine::builder(creds.clone()).ssl_mode(mode.clone()).build().unwrap();
+    for mode in [
+        SslMode::Require,
+        SslMode::VerifyCa(RootCert::File(server().ca_cert_path())),
+    ] {
+        let engine = Engine::builder(creds.clone())
+            .ssl_mode(mode.clone())
+            .build()
+            .unwrap();
         let mut conn = engine.get().unwrap_or_else(|e| panic!("{mode:?}: {e}"));
         assert!(backend_pid(&mut conn) > 0);
     }
@@ -77,11 +93,20 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
         .ssl_mode(SslMode::VerifyCa(RootCert::File(foreign)))
         .build()
         .unwrap();
-    assert!(matches!(wrong_ca_only.get().err().expect("expected an error"), Error::Tls { .. }));
+    assert!(matches!(
+        wrong_ca_only.get().err().expect("expected an error"),
+        Error::Tls { .. }
+    ));
 
     // 127.0.0.2 reaches the same server, but the certificate names only localhost, 127.0.0.1 and ::1.
-    let other_name = Credentials::new("127.0.0.2", creds.port(), "prod:all", "ACME@AdobeOrg", creds.password().clone())
-        .unwrap();
+    let other_name = Credentials::new(
+        "127.0.0.2",
+        creds.port(),
+        "prod:all",
+        "ACME@AdobeOrg",
+        creds.password().clone(),
+    )
+    .unwrap();
     let ca = RootCert::File(server().ca_cert_path());
     let e = Engine::builder(other_name.clone())
         .ssl_mode(SslMode::VerifyFull(ca.clone()))
@@ -93,7 +118,10 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     assert!(e.to_string().contains("127.0.0.2"), "{e}");
     // verify-ca ignores the host name, so the same connection succeeds
-    let ok = Engine::builder(other_name).ssl_mode(SslMode::VerifyCa(ca)).build().unwrap();
+    let ok = Engine::builder(other_name)
+        .ssl_mode(SslMode::VerifyCa(ca))
+        .build()
+        .unwrap();
     assert!(ok.get().is_ok());
 }
 
@@ -108,7 +136,10 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
     let engine = Engine::builder(creds).build().unwrap();
     let built_in = start.elapsed();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(listener.accept().is_err(), "building the engine opened a connection");
+    assert!(
+        listener.accept().is_err(),
+        "building the engine opened a connection"
+    );
     assert!(built_in < Duration::from_millis(100), "build took {built_in:?}");
     assert_eq!(engine.state().connections, 0);
     drop(engine);
@@ -121,14 +152,25 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
     let start = Instant::now();
     let e = engine.get().err().expect("expected an error");
     assert!(matches!(e, Error::Unreachable { .. }), "{e}");
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
     assert!(e.to_string().contains("hint: check host and port"), "{e}");
 }
 
 #[test]
 fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
     let creds = server().credentials().with_password("expired-token").unwrap();
-    let e = server().builder_for(creds).unwrap().build().unwrap().get().err().expect("expected an error");
+    let e = server()
+        .builder_for(creds)
+        .unwrap()
+        .build()
+        .unwrap()
+        .get()
+        .err()
+        .expect("expected an error");
     assert!(matches!(e, Error::Authentication { .. }), "{e}");
     let text = e.to_string();
     assert!(text.contains("password authentication failed"), "{text}");
@@ -139,9 +181,19 @@ fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
 #[test]
 fn missing_database_is_classified() {
     let creds = server().credentials_for("nope:all");
-    let e = server().builder_for(creds).unwrap().build().unwrap().get().err().expect("expected an error");
+    let e = server()
+        .builder_for(creds)
+        .unwrap()
+        .build()
+        .unwrap()
+        .get()
+        .err()
+        .expect("expected an error");
     assert!(matches!(e, Error::DatabaseNotFound { .. }), "{e}");
-    assert!(e.to_string().contains("prod:all"), "the hint names the platform form: {e}");
+    assert!(
+        e.to_string().contains("prod:all"),
+        "the hint names the platform form: {e}"
+    );
 }
 
 #[test]
@@ -158,9 +210,15 @@ fn pool_timeout_after_the_configured_time_never_hangs() {
     let e = engine.get().err().expect("expected an error");
     let waited = start.elapsed();
     assert!(matches!(e, Error::PoolTimeout { max_size: 1, .. }), "{e}");
-    assert!(waited >= Duration::from_millis(700) && waited < Duration::from_secs(5), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
     drop(held);
-    assert!(engine.get().is_ok(), "the pool serves again once the connection is back");
+    assert!(
+        engine.get().is_ok(),
+        "the pool serves again once the connection is back"
+    );
     assert!(engine.state().connections <= 1);
 }
 
@@ -174,7 +232,11 @@ fn pooled_connections_speak_the_whole_diesel_dsl() {
         .order(orders::id)
         .load(&mut conn)
         .unwrap();
-    assert!(rows.iter().any(|(e, n)| e == "ada@example.com" && n.as_deref() == Some("first order")), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|(e, n)| e == "ada@example.com" && n.as_deref() == Some("first order")),
+        "{rows:?}"
+    );
     // a rolled-back transaction leaves no trace
     let before: i64 = customers::table.count().get_result(&mut conn).unwrap();
     let r: Result<(), diesel::result::Error> = conn.transaction(|c| {
@@ -190,7 +252,12 @@ fn pooled_connections_speak_the_whole_diesel_dsl() {
 
 #[test]
 fn a_connection_left_in_a_failed_transaction_is_never_handed_out_again() {
-    let engine = server().builder_for(server().credentials()).unwrap().max_size(1).build().unwrap();
+    let engine = server()
+        .builder_for(server().credentials())
+        .unwrap()
+        .max_size(1)
+        .build()
+        .unwrap();
     let pid = {
         let mut conn = engine.get().unwrap();
         let pid = backend_pid(&mut conn);
@@ -198,7 +265,11 @@ fn a_connection_left_in_a_failed_transaction_is_never_handed_out_again() {
         pid
     };
     let mut conn = engine.get().unwrap();
-    assert_ne!(backend_pid(&mut conn), pid, "the aborted-transaction connection came back");
+    assert_ne!(
+        backend_pid(&mut conn),
+        pid,
+        "the aborted-transaction connection came back"
+    );
     drop(conn);
 
     // Same for an open Diesel transaction abandoned by a panic.
@@ -206,7 +277,8 @@ fn a_connection_left_in_a_failed_transaction_is_never_handed_out_again() {
     let e2 = engine.clone();
     let r = std::thread::spawn(move || {
         let mut conn = e2.get().unwrap();
-        conn.transaction::<(), diesel::result::Error, _>(|_| panic!("boom")).ok();
+        conn.transaction::<(), diesel::result::Error, _>(|_| panic!("boom"))
+            .ok();
     })
     .join();
     assert!(r.is_err());
@@ -221,15 +293,38 @@ fn builder_validates_settings() {
         Err(Error::InvalidConfig { setting, .. }) => setting,
         other => panic!("{other:?}"),
     };
-    assert_eq!(setting(Engine::builder(creds.clone()).max_size(0).build()), "max_size");
-    assert_eq!(setting(Engine::builder(creds.clone()).min_idle(3).build()), "min_idle");
     assert_eq!(
-        setting(Engine::builder(creds.clone()).max_lifetime(Some(Duration::from_secs(25 * 3600))).build()),
+        setting(Engine::builder(creds.clone()).max_size(0).build()),
+        "max_size"
+    );
+    assert_eq!(
+        setting(Engine::builder(creds.clone()).min_idle(3).build()),
+        "min_idle"
+    );
+    assert_eq!(
+        setting(
+            Engine::builder(creds.clone())
+                .max_lifetime(Some(Duration::from_secs(25 * 3600)))
+                .build()
+        ),
         "max_lifetime"
     );
-    assert_eq!(setting(Engine::builder(creds.clone()).max_lifetime(None).build()), "max_lifetime");
-    assert_eq!(setting(Engine::builder(creds.clone()).connect_timeout(Duration::ZERO).build()), "connect_timeout");
-    assert_eq!(setting(Engine::builder(creds.clone()).param("sslmode", "require").build()), "sslmode");
+    assert_eq!(
+        setting(Engine::builder(creds.clone()).max_lifetime(None).build()),
+        "max_lifetime"
+    );
+    assert_eq!(
+        setting(
+            Engine::builder(creds.clone())
+                .connect_timeout(Duration::ZERO)
+                .build()
+        ),
+        "connect_timeout"
+    );
+    assert_eq!(
+        setting(Engine::builder(creds.clone()).param("sslmode", "require").build()),
+        "sslmode"
+    );
     assert!(matches!(
         Engine::builder(creds.clone()).param("bogus", "1").build(),
         Err(Error::InvalidConnectionString { .. })
@@ -239,7 +334,12 @@ fn builder_validates_settings() {
         Err(Error::InsecureSslMode { .. })
     ));
     // a pass-through parameter reaches the server
-    let engine = server().builder_for(creds).unwrap().param("options", "-c search_path=pg_catalog").build().unwrap();
+    let engine = server()
+        .builder_for(creds)
+        .unwrap()
+        .param("options", "-c search_path=pg_catalog")
+        .build()
+        .unwrap();
     let path: String = diesel::select(diesel::dsl::sql::<Text>("current_setting('search_path')"))
         .get_result(&mut engine.get().unwrap())
         .unwrap();
@@ -258,13 +358,20 @@ fn create_engine_takes_a_url_as_users_have_it() {
         ca.display()
     );
     let engine = create_engine(&url).unwrap();
-    assert!(matches!(engine.ssl_mode(), SslMode::VerifyFull(RootCert::File(_))));
+    assert!(matches!(
+        engine.ssl_mode(),
+        SslMode::VerifyFull(RootCert::File(_))
+    ));
     let name: String = diesel::select(diesel::dsl::sql::<Text>("current_setting('application_name')"))
         .get_result(&mut engine.get().unwrap())
         .unwrap();
     assert_eq!(name, "seed");
     for weak in ["disable", "allow", "prefer"] {
-        let e = create_engine(&format!("postgresql://u:pw@localhost:{}/db?sslmode={weak}", c.port())).unwrap_err();
+        let e = create_engine(&format!(
+            "postgresql://u:pw@localhost:{}/db?sslmode={weak}",
+            c.port()
+        ))
+        .unwrap_err();
         assert!(matches!(e, Error::InsecureSslMode { .. }), "{e}");
         assert!(e.to_string().contains("unencrypted"), "{e}");
     }
@@ -276,9 +383,19 @@ fn engine_runs_sample_and_user_migrations() {
     let engine = server().builder_for(creds).unwrap().build().unwrap();
     let applied = engine.run_migrations(aep_diesel::sample::MIGRATIONS).unwrap();
     assert_eq!(applied.len(), 1);
-    assert!(engine.run_migrations(aep_diesel::sample::MIGRATIONS).unwrap().is_empty(), "idempotent");
-    const MINE: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("tests/custom_migrations");
-    assert_eq!(engine.run_migrations(MINE).unwrap(), vec!["20260101000000".to_string()]);
+    assert!(
+        engine
+            .run_migrations(aep_diesel::sample::MIGRATIONS)
+            .unwrap()
+            .is_empty(),
+        "idempotent"
+    );
+    const MINE: diesel_migrations::EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("tests/custom_migrations");
+    assert_eq!(
+        engine.run_migrations(MINE).unwrap(),
+        vec!["20260101000000".to_string()]
+    );
     let labels: Vec<String> = diesel::sql_query("SELECT label FROM widgets ORDER BY id")
         .load::<Label>(&mut engine.get().unwrap())
         .unwrap()
@@ -286,9 +403,11 @@ fn engine_runs_sample_and_user_migrations() {
         .map(|l| l.label)
         .collect();
     assert_eq!(labels, ["sprocket", "gear"]);
-    let events: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) FROM luma_web_data"))
-        .get_result(&mut engine.get().unwrap())
-        .unwrap();
+    let events: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "count(*) FROM luma_web_data",
+    ))
+    .get_result(&mut engine.get().unwrap())
+    .unwrap();
     assert_eq!(events, 2);
 }
 

@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::pg::PgConnection;
-use diesel::{QueryableByName, RunQueryDsl};
 use diesel::sql_types::{Array, Bool, Int2, Int4, Nullable, Oid, Text};
+use diesel::{QueryableByName, RunQueryDsl};
 
 use super::model::{
-    CheckConstraint, Column, CustomType, Field, ForeignKey, Identity, Index, PrimaryKey, SchemaModel, SqlType, Table,
-    TableKind, TypeDef, TypeKind, UniqueConstraint,
+    CheckConstraint, Column, CustomType, Field, ForeignKey, Identity, Index, PrimaryKey, SchemaModel,
+    SqlType, Table, TableKind, TypeDef, TypeKind, UniqueConstraint,
 };
 use crate::error::{Error, Result};
 
@@ -246,7 +246,11 @@ impl<'c> Catalog<'c> {
 
     /// Relation names of the given kinds: from `pg_class`; where that is not possible, from Query
     /// Service's `SHOW TABLES`, then from `information_schema.tables`.
-    pub fn relation_names(&mut self, schema: &str, kinds: &[TableKind]) -> Result<(Vec<String>, NamesSource)> {
+    pub fn relation_names(
+        &mut self,
+        schema: &str,
+        kinds: &[TableKind],
+    ) -> Result<(Vec<String>, NamesSource)> {
         let catalog_err = match self.relations_query(&[schema.to_string()]) {
             Ok(rows) => {
                 let names = rows
@@ -277,7 +281,10 @@ impl<'c> Catalog<'c> {
         .bind::<Text, _>(schema)
         .load(self.conn)
         .map_err(|_| catalog_err)?;
-        Ok((rows.into_iter().map(|r| r.name).collect(), NamesSource::InformationSchema))
+        Ok((
+            rows.into_iter().map(|r| r.name).collect(),
+            NamesSource::InformationSchema,
+        ))
     }
 
     /// Read everything about the relations in `schemas` that `keep` accepts.
@@ -291,7 +298,9 @@ impl<'c> Catalog<'c> {
         let rels = self.relations_query(schemas)?;
         let mut tables: BTreeMap<u32, Table> = BTreeMap::new();
         for r in rels {
-            let Some(kind) = TableKind::from_relkind(&r.kind) else { continue };
+            let Some(kind) = TableKind::from_relkind(&r.kind) else {
+                continue;
+            };
             if !keep(&r.schema, &r.name, kind) {
                 continue;
             }
@@ -382,8 +391,16 @@ impl<'c> Catalog<'c> {
             let Some(t) = tables.get_mut(&c.rel) else { continue };
             let columns: Vec<String> = c.columns.into_iter().flatten().collect();
             match c.kind.as_str() {
-                "p" => t.primary_key = Some(PrimaryKey { name: c.name, columns }),
-                "u" => t.unique_constraints.push(UniqueConstraint { name: c.name, columns }),
+                "p" => {
+                    t.primary_key = Some(PrimaryKey {
+                        name: c.name,
+                        columns,
+                    })
+                }
+                "u" => t.unique_constraints.push(UniqueConstraint {
+                    name: c.name,
+                    columns,
+                }),
                 "f" => t.foreign_keys.push(ForeignKey {
                     name: c.name,
                     columns,
@@ -398,9 +415,17 @@ impl<'c> Catalog<'c> {
                     let expression = def
                         .strip_prefix("CHECK ")
                         .map(|e| e.trim_end_matches(" NOT VALID").to_string())
-                        .map(|e| e.strip_prefix('(').and_then(|e| e.strip_suffix(')')).map(str::to_string).unwrap_or(e))
+                        .map(|e| {
+                            e.strip_prefix('(')
+                                .and_then(|e| e.strip_suffix(')'))
+                                .map(str::to_string)
+                                .unwrap_or(e)
+                        })
                         .unwrap_or(def);
-                    t.check_constraints.push(CheckConstraint { name: c.name, expression });
+                    t.check_constraints.push(CheckConstraint {
+                        name: c.name,
+                        expression,
+                    });
                 }
                 _ => {}
             }
@@ -508,7 +533,11 @@ impl<'c> Catalog<'c> {
         let mut tables: Vec<Table> = tables.into_values().collect();
         tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
         let used = reachable_types(&tables, &custom);
-        let types = custom.into_iter().filter(|(k, _)| used.contains(k)).map(|(_, v)| v).collect();
+        let types = custom
+            .into_iter()
+            .filter(|(k, _)| used.contains(k))
+            .map(|(_, v)| v)
+            .collect();
         Ok(SchemaModel {
             database,
             default_schema,
@@ -589,13 +618,20 @@ fn sql_type(types: &HashMap<u32, TypeRow>, oid: u32, typmod: i32, display: &str)
         name: elem.name.clone(),
         kind,
         array,
-        display: if display.is_empty() { elem.name.clone() } else { display },
+        display: if display.is_empty() {
+            elem.name.clone()
+        } else {
+            display
+        },
         max_length,
     }
 }
 
 /// The custom types reachable from the tables' columns, through composite fields, arrays and domains.
-fn reachable_types(tables: &[Table], custom: &BTreeMap<(String, String), CustomType>) -> BTreeSet<(String, String)> {
+fn reachable_types(
+    tables: &[Table],
+    custom: &BTreeMap<(String, String), CustomType>,
+) -> BTreeSet<(String, String)> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<(String, String)> = tables
         .iter()
@@ -608,9 +644,11 @@ fn reachable_types(tables: &[Table], custom: &BTreeMap<(String, String), CustomT
             continue;
         }
         match &ct.def {
-            TypeDef::Composite { fields } => {
-                stack.extend(fields.iter().map(|f| (f.sql_type.schema.clone(), f.sql_type.name.clone())))
-            }
+            TypeDef::Composite { fields } => stack.extend(
+                fields
+                    .iter()
+                    .map(|f| (f.sql_type.schema.clone(), f.sql_type.name.clone())),
+            ),
             TypeDef::Domain { base, .. } => stack.push((base.schema.clone(), base.name.clone())),
             TypeDef::Enum { .. } => {}
         }

@@ -106,7 +106,9 @@ pub struct Inspector {
 
 impl std::fmt::Debug for Inspector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inspector").field("engine", &self.engine).finish_non_exhaustive()
+        f.debug_struct("Inspector")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +139,12 @@ impl Inspector {
     }
 
     fn context(&self) -> Result<(String, String)> {
-        if let Some(c) = self.default_schema.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        if let Some(c) = self
+            .default_schema
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
             return Ok(c);
         }
         let c = self.with_catalog(|cat| Ok(cat.context()))?;
@@ -202,7 +209,9 @@ impl Inspector {
             filter.schemas.clone()
         };
         self.with_catalog(|cat| {
-            cat.reflect(database, default_schema, &schemas, &|_, name, kind| filter.keeps(name, kind))
+            cat.reflect(database, default_schema, &schemas, &|_, name, kind| {
+                filter.keeps(name, kind)
+            })
         })
     }
 

@@ -18,7 +18,9 @@ pub fn sandbox() -> Engine {
     static LOADED: OnceLock<()> = OnceLock::new();
     let engine = server().engine().expect("engine");
     LOADED.get_or_init(|| {
-        engine.run_migrations(aep_diesel::sample::MIGRATIONS).expect("sample sandbox migrations");
+        engine
+            .run_migrations(aep_diesel::sample::MIGRATIONS)
+            .expect("sample sandbox migrations");
     });
     engine
 }
@@ -30,6 +32,7 @@ pub fn shown<T: std::fmt::Debug + std::fmt::Display>(v: &T) -> String {
 
 /// True when `text` holds the sentinel or any recognisable part of it.
 pub fn leaks(text: &str) -> bool {
-    let encoded = percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encoded =
+        percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC).to_string();
     text.contains(SENTINEL) || text.contains(&encoded) || text.contains("SENTINEL") || text.contains("p@ss/w")
 }
