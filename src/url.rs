@@ -507,13 +507,17 @@ mod tests {
     }
 
     fn random_string(rng: &mut impl Rng, alphabet: &[char], max: usize) -> String {
+        random_chars(rng, alphabet, max, |_| true)
+    }
+
+    fn random_chars(rng: &mut impl Rng, alphabet: &[char], max: usize, ok: fn(char) -> bool) -> String {
         let n = rng.gen_range(1..=max);
         (0..n)
             .map(|_| {
                 if rng.gen_bool(0.3) {
                     // any Unicode scalar value except NUL
                     loop {
-                        if let Some(c) = char::from_u32(rng.gen_range(1..=0x10FFFF)) {
+                        if let Some(c) = char::from_u32(rng.gen_range(1..=0x10FFFF)).filter(|c| ok(*c)) {
                             break c;
                         }
                     }
@@ -540,7 +544,8 @@ mod tests {
             let host = match case % 4 {
                 0 => "127.0.0.1".to_string(),
                 1 => "2001:db8::1".to_string(),
-                _ => random_string(&mut rng, &hosty, 30),
+                // any Unicode letter or digit (IDN) besides the ASCII that host names allow
+                _ => random_chars(&mut rng, &hosty, 30, char::is_alphanumeric),
             };
             let port = rng.gen_range(1..=65535u16);
             let Ok(c) = Credentials::new(
@@ -550,13 +555,14 @@ mod tests {
                 user.clone(),
                 Password::verbatim(pw.clone()),
             ) else {
-                // only whitespace-only or whitespace-padded values are refused or trimmed; skip those
+                // only whitespace-only users and databases are refused; skip those
                 assert!(
-                    user.trim().is_empty() || db.trim().is_empty() || host.trim().is_empty(),
+                    user.trim().is_empty() || db.trim().is_empty(),
                     "refused valid input"
                 );
                 continue;
             };
+            assert_eq!((c.user(), c.dbname()), (user.trim(), db.trim()));
             let url = build_url(&c, &UrlSettings::default()).unwrap();
             let m = libpq(&url);
             assert_eq!(m["user"], c.user(), "case {case}");
