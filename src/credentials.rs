@@ -20,7 +20,11 @@ impl Password {
     /// A password with surrounding whitespace and all embedded `\r` and `\n` removed.
     pub fn new(raw: impl Into<String>) -> Self {
         let raw = Zeroizing::new(raw.into());
-        let cleaned: String = raw.trim().chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        let cleaned: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != '\r' && *c != '\n')
+            .collect();
         Password(Zeroizing::new(cleaned))
     }
 
@@ -357,10 +361,9 @@ fn validate_host(host: &str) -> Result<()> {
             "connect over TCP (host name or IP address) so the connection is encrypted",
         ));
     }
-    if let Some(c) = host
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | ',' | '[' | ']' | '@' | '?' | '#'))
-    {
+    if let Some(c) = host.chars().find(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '/' | ',' | '[' | ']' | '@' | '?' | '#')
+    }) {
         return Err(Error::field("host", format!("it contains {c:?}"), FIX));
     }
     if host.contains(':') && host.parse::<std::net::Ipv6Addr>().is_err() {
@@ -440,7 +443,12 @@ impl RotatingCredentials {
 
 impl CredentialSource for RotatingCredentials {
     fn credentials(&self) -> Result<Credentials> {
-        Ok(self.inner.read().unwrap_or_else(|e| e.into_inner()).1.clone())
+        Ok(self
+            .inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone())
     }
     fn generation(&self) -> u64 {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).0
@@ -489,7 +497,10 @@ mod tests {
         assert_eq!(field(ok("h\0", "80", "db", "u")), "host");
         assert_eq!(field(ok("h", "80", "d\0b", "u")), "dbname");
         assert_eq!(field(ok("h", "80", "db", "u\0")), "user");
-        assert_eq!(field(Credentials::new("h", 80, "db", "u", "p\0w")), "password");
+        assert_eq!(
+            field(Credentials::new("h", 80, "db", "u", "p\0w")),
+            "password"
+        );
         assert_eq!(field(Credentials::new("h", 70000, "db", "u", "pw")), "port");
         assert_eq!(field(Credentials::new("h", -1, "db", "u", "pw")), "port");
         let c = ok(" ::1 ", " 80 ", " prod:all ", " ACME@AdobeOrg ").unwrap();
@@ -501,9 +512,13 @@ mod tests {
 
     #[test]
     fn env_names_what_is_missing() {
-        let err = Credentials::from_lookup(|k| (k == "PGHOST").then(|| "h".to_string())).unwrap_err();
+        let err =
+            Credentials::from_lookup(|k| (k == "PGHOST").then(|| "h".to_string())).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("PGDATABASE, PGUSER, PGPASSWORD not set"), "{text}");
+        assert!(
+            text.contains("PGDATABASE, PGUSER, PGPASSWORD not set"),
+            "{text}"
+        );
         let env = |k: &str| match k {
             "PGHOST" => Some("h".to_string()),
             "PGDATABASE" => Some("prod:all".into()),
@@ -514,7 +529,8 @@ mod tests {
         let c = Credentials::from_lookup(env).unwrap();
         assert_eq!((c.port(), c.password().expose()), (5432, "token"));
         let url = |k: &str| {
-            (k == "DATABASE_URL").then(|| "postgresql://ACME%40AdobeOrg:p%3Aw@h:80/prod%3Aall".to_string())
+            (k == "DATABASE_URL")
+                .then(|| "postgresql://ACME%40AdobeOrg:p%3Aw@h:80/prod%3Aall".to_string())
         };
         let c = Credentials::from_lookup(url).unwrap();
         assert_eq!(

@@ -220,7 +220,10 @@ impl EngineBuilder {
 impl fmt::Debug for EngineBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineBuilder")
-            .field("ssl_mode", &self.ssl_mode.as_ref().or(self.url_ssl_mode.as_ref()))
+            .field(
+                "ssl_mode",
+                &self.ssl_mode.as_ref().or(self.url_ssl_mode.as_ref()),
+            )
             .field("max_size", &self.max_size)
             .field("min_idle", &self.min_idle)
             .finish_non_exhaustive()
@@ -311,7 +314,11 @@ impl Engine {
     }
 
     fn manager(&self, failures: FailureLog) -> Manager {
-        Manager::new(self.inner.source.clone(), self.inner.settings.clone(), failures)
+        Manager::new(
+            self.inner.source.clone(),
+            self.inner.settings.clone(),
+            failures,
+        )
     }
 
     fn replace_pool(&self, slot: &mut Slot) {
@@ -329,7 +336,9 @@ impl Engine {
         }
         let mut slot = self.inner.slot.write().unwrap_or_else(|e| e.into_inner());
         if slot.generation != generation {
-            log::info!("aep-diesel: credentials changed; retiring connections opened with the old ones");
+            log::info!(
+                "aep-diesel: credentials changed; retiring connections opened with the old ones"
+            );
             self.replace_pool(&mut slot);
             slot.generation = generation;
         }

@@ -84,7 +84,9 @@ pub enum Error {
     },
 
     /// The server could not be reached (name resolution, refused connection, timeout).
-    #[error("server unreachable: {message}; hint: check host and port (Query Service uses port 80 or 5432)")]
+    #[error(
+        "server unreachable: {message}; hint: check host and port (Query Service uses port 80 or 5432)"
+    )]
     Unreachable {
         /// libpq's message (redacted).
         message: String,

@@ -38,7 +38,7 @@
 #![deny(unsafe_code)]
 
 //TMP pub mod bulk;
-//TMP pub mod codegen;
+pub mod codegen;
 mod credentials;
 mod engine;
 mod error;
@@ -52,7 +52,9 @@ mod ssl;
 mod url;
 
 pub use credentials::{CredentialSource, Credentials, Password, PortValue, RotatingCredentials};
-pub use engine::{ConnectionManager, Engine, EngineBuilder, PoolState, PooledConnection, create_engine};
+pub use engine::{
+    ConnectionManager, Engine, EngineBuilder, PoolState, PooledConnection, create_engine,
+};
 pub use error::{Error, Result};
 pub use inspect::{Inspector, SchemaModel};
 pub use ssl::{RootCert, SslMode};

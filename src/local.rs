@@ -182,7 +182,8 @@ impl LocalServer {
         write_private(&pwfile, self.admin_password.expose().as_bytes())?;
         if opts.ssl {
             let (ca_pem, cert_pem, key_pem) = make_certs()?;
-            fs::write(self.dir.join("ca.crt"), &ca_pem).map_err(|e| Error::io("writing ca.crt", e))?;
+            fs::write(self.dir.join("ca.crt"), &ca_pem)
+                .map_err(|e| Error::io("writing ca.crt", e))?;
             fs::write(self.dir.join("server.crt"), &cert_pem)
                 .map_err(|e| Error::io("writing server.crt", e))?;
             write_private(&self.dir.join("server.key"), &key_pem)?;
@@ -222,7 +223,8 @@ impl LocalServer {
              host all all 127.0.0.0/8 scram-sha-256\n\
              host all all ::1/128 scram-sha-256\n"
         };
-        fs::write(data.join("pg_hba.conf"), hba).map_err(|e| Error::io("writing pg_hba.conf", e))?;
+        fs::write(data.join("pg_hba.conf"), hba)
+            .map_err(|e| Error::io("writing pg_hba.conf", e))?;
         self.chown_all()
     }
 
@@ -250,7 +252,10 @@ impl LocalServer {
             settings.push(("ssl".into(), "off".into()));
         }
         settings.extend(opts.settings.iter().cloned());
-        let mut args = vec!["-D".to_string(), self.dir.join("data").display().to_string()];
+        let mut args = vec![
+            "-D".to_string(),
+            self.dir.join("data").display().to_string(),
+        ];
         for (k, v) in settings {
             args.push("-c".into());
             args.push(format!("{k}={v}"));
@@ -260,7 +265,9 @@ impl LocalServer {
 
     fn command(&self, program: &Path) -> Command {
         let mut cmd = Command::new(program);
-        cmd.current_dir(&self.dir).env("LC_ALL", "C").env_remove("PGDATA");
+        cmd.current_dir(&self.dir)
+            .env("LC_ALL", "C")
+            .env_remove("PGDATA");
         if let Some((uid, gid)) = self.run_as {
             cmd.uid(uid).gid(gid);
         }
@@ -316,7 +323,10 @@ impl LocalServer {
                         let log = fs::read_to_string(log_path).unwrap_or_default();
                         let tail: Vec<&str> = log.lines().rev().take(12).collect();
                         let tail: Vec<&str> = tail.into_iter().rev().collect();
-                        return Err(fail(format!("postgres exited ({status}):\n{}", tail.join("\n"))));
+                        return Err(fail(format!(
+                            "postgres exited ({status}):\n{}",
+                            tail.join("\n")
+                        )));
                     }
                 }
             }
@@ -387,7 +397,8 @@ impl LocalServer {
 
     /// An engine for the superuser on `prod:all` (for test setup: creating roles and databases).
     pub fn admin_engine(&self) -> Result<Engine> {
-        self.builder_for(self.admin_credentials_for(PLATFORM_DB))?.build()
+        self.builder_for(self.admin_credentials_for(PLATFORM_DB))?
+            .build()
     }
 
     /// Credentials of the platform-shaped role (`ACME@AdobeOrg`) on `prod:all`.
@@ -402,7 +413,8 @@ impl LocalServer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        Credentials::new("localhost", self.port, dbname, PLATFORM_USER, pw).expect("valid local credentials")
+        Credentials::new("localhost", self.port, dbname, PLATFORM_USER, pw)
+            .expect("valid local credentials")
     }
 
     /// Credentials of the superuser on the `postgres` database.
@@ -455,14 +467,21 @@ impl LocalServer {
                 quote_literal(new.expose())
             ),
         )?;
-        *self.platform_password.lock().unwrap_or_else(|e| e.into_inner()) = new;
+        *self
+            .platform_password
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = new;
         Ok(self.credentials())
     }
 
     /// Stop the server (fast shutdown); connections are cut. [`LocalServer::start_again`] restarts it on
     /// the same port with the same data.
     pub fn stop(&self) -> Result<()> {
-        let run = self.running.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let run = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(mut run) = run {
             signal(run.child.id(), libc::SIGINT);
             let deadline = Instant::now() + Duration::from_secs(20);
@@ -483,7 +502,12 @@ impl LocalServer {
 
     /// Start a stopped server again.
     pub fn start_again(&self) -> Result<()> {
-        if self.running.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             return Ok(());
         }
         self.start_process()
@@ -560,7 +584,12 @@ impl LocalServer {
 impl Drop for LocalServer {
     fn drop(&mut self) {
         let _ = self.stop();
-        if let Some((mut child, stdin)) = self.watchdog.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some((mut child, stdin)) = self
+            .watchdog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             drop(stdin); // EOF: the watchdog removes the directory and exits
             let _ = child.wait();
         }
@@ -647,7 +676,8 @@ pub fn quote_literal(s: &str) -> String {
 
 /// The uid and gid of the `postgres` user, from /etc/passwd.
 fn postgres_user() -> Result<(u32, u32)> {
-    let passwd = fs::read_to_string("/etc/passwd").map_err(|e| Error::io("reading /etc/passwd", e))?;
+    let passwd =
+        fs::read_to_string("/etc/passwd").map_err(|e| Error::io("reading /etc/passwd", e))?;
     passwd
         .lines()
         .filter_map(|l| {
@@ -723,20 +753,23 @@ fn make_certs() -> Result<Pems> {
 
     let build = || -> std::result::Result<Pems, openssl::error::ErrorStack> {
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
-        let key = || -> std::result::Result<PKey<openssl::pkey::Private>, openssl::error::ErrorStack> {
-            PKey::from_ec_key(EcKey::generate(&group)?)
-        };
-        let serial = || -> std::result::Result<openssl::asn1::Asn1Integer, openssl::error::ErrorStack> {
-            let mut bn = BigNum::new()?;
-            bn.rand(120, MsbOption::MAYBE_ZERO, false)?;
-            bn.to_asn1_integer()
-        };
-        let name = |cn: &str| -> std::result::Result<openssl::x509::X509Name, openssl::error::ErrorStack> {
-            let mut n = X509NameBuilder::new()?;
-            n.append_entry_by_nid(Nid::ORGANIZATIONNAME, "aep-diesel local server")?;
-            n.append_entry_by_nid(Nid::COMMONNAME, cn)?;
-            Ok(n.build())
-        };
+        let key =
+            || -> std::result::Result<PKey<openssl::pkey::Private>, openssl::error::ErrorStack> {
+                PKey::from_ec_key(EcKey::generate(&group)?)
+            };
+        let serial =
+            || -> std::result::Result<openssl::asn1::Asn1Integer, openssl::error::ErrorStack> {
+                let mut bn = BigNum::new()?;
+                bn.rand(120, MsbOption::MAYBE_ZERO, false)?;
+                bn.to_asn1_integer()
+            };
+        let name =
+            |cn: &str| -> std::result::Result<openssl::x509::X509Name, openssl::error::ErrorStack> {
+                let mut n = X509NameBuilder::new()?;
+                n.append_entry_by_nid(Nid::ORGANIZATIONNAME, "aep-diesel local server")?;
+                n.append_entry_by_nid(Nid::COMMONNAME, cn)?;
+                Ok(n.build())
+            };
 
         let ca_key = key()?;
         let ca_name = name("aep-diesel test CA")?;
@@ -750,7 +783,13 @@ fn make_certs() -> Result<Pems> {
         ca.set_not_before(Asn1Time::days_from_now(0)?.as_ref())?;
         ca.set_not_after(Asn1Time::days_from_now(30)?.as_ref())?;
         ca.append_extension(BasicConstraints::new().critical().ca().build()?)?;
-        ca.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+        ca.append_extension(
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()?,
+        )?;
         let ski = SubjectKeyIdentifier::new().build(&ca.x509v3_context(None, None))?;
         ca.append_extension(ski)?;
         ca.sign(&ca_key, MessageDigest::sha256())?;
@@ -784,7 +823,11 @@ fn make_certs() -> Result<Pems> {
         srv.append_extension(san)?;
         srv.sign(&ca_key, MessageDigest::sha256())?;
         let srv = srv.build();
-        Ok((ca.to_pem()?, srv.to_pem()?, srv_key.private_key_to_pem_pkcs8()?))
+        Ok((
+            ca.to_pem()?,
+            srv.to_pem()?,
+            srv_key.private_key_to_pem_pkcs8()?,
+        ))
     };
     build().map_err(|e| fail(format!("making certificates: {e}")))
 }

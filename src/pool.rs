@@ -80,7 +80,8 @@ pub(crate) fn redact(text: &str, password: &Password) -> String {
     if pw.is_empty() {
         return text.to_string();
     }
-    let encoded = percent_encoding::utf8_percent_encode(pw, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encoded =
+        percent_encoding::utf8_percent_encode(pw, percent_encoding::NON_ALPHANUMERIC).to_string();
     let mut out = text.replace(pw, "***");
     for form in [encoded.as_str(), &encoded.to_lowercase()] {
         if form != pw {
@@ -148,7 +149,11 @@ pub(crate) fn classify(message: &str) -> FailureKind {
 }
 
 impl Manager {
-    pub(crate) fn new(source: Arc<dyn CredentialSource>, settings: UrlSettings, log: FailureLog) -> Self {
+    pub(crate) fn new(
+        source: Arc<dyn CredentialSource>,
+        settings: UrlSettings,
+        log: FailureLog,
+    ) -> Self {
         Manager {
             source,
             settings,
@@ -259,7 +264,10 @@ mod tests {
             ("FATAL: 42P12 No tables found", DatabaseNotFound),
             ("FATAL:  sorry, too many clients already", SessionLimit),
             ("FATAL: Session Limit Reached", SessionLimit),
-            ("FATAL:  remaining connection slots are reserved", SessionLimit),
+            (
+                "FATAL:  remaining connection slots are reserved",
+                SessionLimit,
+            ),
         ];
         for (msg, kind) in cases {
             assert_eq!(classify(msg), kind, "{msg}");

@@ -148,7 +148,10 @@ mod tests {
         }
         assert!(matches!(
             "bogus".parse::<SslMode>(),
-            Err(Error::InvalidField { field: "sslmode", .. })
+            Err(Error::InvalidField {
+                field: "sslmode",
+                ..
+            })
         ));
         assert_eq!(
             "verify-full".parse::<SslMode>().unwrap(),

@@ -217,7 +217,8 @@ impl Raw {
                 let shown = if LIBPQ_KEYWORDS.contains(&other) {
                     format!("{other:?}")
                 } else {
-                    "(name not shown: it is no libpq keyword and may be part of a password)".to_string()
+                    "(name not shown: it is no libpq keyword and may be part of a password)"
+                        .to_string()
                 };
                 return Err(Error::InvalidConnectionString {
                     reason: format!(
@@ -385,7 +386,8 @@ fn parse_url(rest: &str) -> Result<Raw> {
                 None if item.eq_ignore_ascii_case("flatten") => raw.flatten = true,
                 None => {
                     return Err(Error::InvalidConnectionString {
-                        reason: "a query parameter has no '=' (only a bare FLATTEN is understood)".into(),
+                        reason: "a query parameter has no '=' (only a bare FLATTEN is understood)"
+                            .into(),
                     });
                 }
             }
@@ -477,7 +479,10 @@ mod tests {
         assert_eq!(m["connect_timeout"], "10");
         assert_eq!(m["application_name"], "aep-diesel");
         let shown = format!("{url} {url:?}");
-        assert!(!shown.contains("cr%2Fed") && !shown.contains("tech"), "{shown}");
+        assert!(
+            !shown.contains("cr%2Fed") && !shown.contains("tech"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -510,14 +515,21 @@ mod tests {
         random_chars(rng, alphabet, max, |_| true)
     }
 
-    fn random_chars(rng: &mut impl Rng, alphabet: &[char], max: usize, ok: fn(char) -> bool) -> String {
+    fn random_chars(
+        rng: &mut impl Rng,
+        alphabet: &[char],
+        max: usize,
+        ok: fn(char) -> bool,
+    ) -> String {
         let n = rng.gen_range(1..=max);
         (0..n)
             .map(|_| {
                 if rng.gen_bool(0.3) {
                     // any Unicode scalar value except NUL
                     loop {
-                        if let Some(c) = char::from_u32(rng.gen_range(1..=0x10FFFF)).filter(|c| ok(*c)) {
+                        if let Some(c) =
+                            char::from_u32(rng.gen_range(1..=0x10FFFF)).filter(|c| ok(*c))
+                        {
                             break c;
                         }
                     }
@@ -609,9 +621,10 @@ mod tests {
             "host=h port=80 dbname=prod:all user=ACME@AdobeOrg password='it''s \\' x' sslmode=require",
         );
         assert!(p.is_err(), "'' is not an escape in libpq");
-        let p =
-            ConnectParams::parse("host=h port = 80 dbname=prod:all user=ACME@AdobeOrg password='it\\'s x'")
-                .unwrap();
+        let p = ConnectParams::parse(
+            "host=h port = 80 dbname=prod:all user=ACME@AdobeOrg password='it\\'s x'",
+        )
+        .unwrap();
         assert_eq!(p.credentials.password().expose(), "it's x");
         assert_eq!(p.credentials.port(), 80);
     }

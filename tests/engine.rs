@@ -140,7 +140,10 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
         listener.accept().is_err(),
         "building the engine opened a connection"
     );
-    assert!(built_in < Duration::from_millis(100), "build took {built_in:?}");
+    assert!(
+        built_in < Duration::from_millis(100),
+        "build took {built_in:?}"
+    );
     assert_eq!(engine.state().connections, 0);
     drop(engine);
 
@@ -162,7 +165,10 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
 
 #[test]
 fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
-    let creds = server().credentials().with_password("expired-token").unwrap();
+    let creds = server()
+        .credentials()
+        .with_password("expired-token")
+        .unwrap();
     let e = server()
         .builder_for(creds)
         .unwrap()
@@ -174,7 +180,10 @@ fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
     assert!(matches!(e, Error::Authentication { .. }), "{e}");
     let text = e.to_string();
     assert!(text.contains("password authentication failed"), "{text}");
-    assert!(text.contains("expire (after 24 hours by default)"), "{text}");
+    assert!(
+        text.contains("expire (after 24 hours by default)"),
+        "{text}"
+    );
     assert!(e.is_permanent());
 }
 
@@ -241,7 +250,10 @@ fn pooled_connections_speak_the_whole_diesel_dsl() {
     let before: i64 = customers::table.count().get_result(&mut conn).unwrap();
     let r: Result<(), diesel::result::Error> = conn.transaction(|c| {
         diesel::insert_into(customers::table)
-            .values((customers::email.eq("tx@example.com"), customers::name.eq("Tx")))
+            .values((
+                customers::email.eq("tx@example.com"),
+                customers::name.eq("Tx"),
+            ))
             .execute(c)?;
         Err(diesel::result::Error::RollbackTransaction)
     });
@@ -322,7 +334,11 @@ fn builder_validates_settings() {
         "connect_timeout"
     );
     assert_eq!(
-        setting(Engine::builder(creds.clone()).param("sslmode", "require").build()),
+        setting(
+            Engine::builder(creds.clone())
+                .param("sslmode", "require")
+                .build()
+        ),
         "sslmode"
     );
     assert!(matches!(
@@ -330,7 +346,9 @@ fn builder_validates_settings() {
         Err(Error::InvalidConnectionString { .. })
     ));
     assert!(matches!(
-        Engine::builder(creds.clone()).param("sslmode", "disable").build(),
+        Engine::builder(creds.clone())
+            .param("sslmode", "disable")
+            .build(),
         Err(Error::InsecureSslMode { .. })
     ));
     // a pass-through parameter reaches the server
@@ -350,7 +368,10 @@ fn builder_validates_settings() {
 fn create_engine_takes_a_url_as_users_have_it() {
     let c = server().credentials();
     // unencoded user with '@' and database with ':' (the seed recipe's shape), password encoded
-    let pw = percent_encoding::utf8_percent_encode(c.password().expose(), percent_encoding::NON_ALPHANUMERIC);
+    let pw = percent_encoding::utf8_percent_encode(
+        c.password().expose(),
+        percent_encoding::NON_ALPHANUMERIC,
+    );
     let ca = server().ca_cert_path();
     let url = format!(
         "postgresql://ACME@AdobeOrg:{pw}@localhost:{}/prod:all?sslmode=verify-full&sslrootcert={}&application_name=seed",
@@ -362,9 +383,11 @@ fn create_engine_takes_a_url_as_users_have_it() {
         engine.ssl_mode(),
         SslMode::VerifyFull(RootCert::File(_))
     ));
-    let name: String = diesel::select(diesel::dsl::sql::<Text>("current_setting('application_name')"))
-        .get_result(&mut engine.get().unwrap())
-        .unwrap();
+    let name: String = diesel::select(diesel::dsl::sql::<Text>(
+        "current_setting('application_name')",
+    ))
+    .get_result(&mut engine.get().unwrap())
+    .unwrap();
     assert_eq!(name, "seed");
     for weak in ["disable", "allow", "prefer"] {
         let e = create_engine(&format!(
@@ -381,7 +404,9 @@ fn create_engine_takes_a_url_as_users_have_it() {
 fn engine_runs_sample_and_user_migrations() {
     let creds = server().create_database("migrations_test").unwrap();
     let engine = server().builder_for(creds).unwrap().build().unwrap();
-    let applied = engine.run_migrations(aep_diesel::sample::MIGRATIONS).unwrap();
+    let applied = engine
+        .run_migrations(aep_diesel::sample::MIGRATIONS)
+        .unwrap();
     assert_eq!(applied.len(), 1);
     assert!(
         engine

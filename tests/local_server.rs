@@ -115,7 +115,10 @@ fn the_server_never_runs_as_root() {
     let server_uid = uid_of(pid);
     assert_ne!(server_uid, 0, "postgres runs as root");
     if me != 0 {
-        assert_eq!(server_uid, me, "as a normal user the server runs as that user");
+        assert_eq!(
+            server_uid, me,
+            "as a normal user the server runs as that user"
+        );
     }
 }
 
@@ -138,7 +141,11 @@ fn restart_keeps_data_and_port() {
         .args(["-tAc", "select 1"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server
         .admin_execute(
             "postgres",

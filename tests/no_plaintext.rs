@@ -49,7 +49,14 @@ fn only_the_ssl_request_is_sent_to_a_server_that_refuses_tls() {
             record.lock().unwrap().push(got);
         }
     });
-    let creds = Credentials::new("127.0.0.1", port, "prod:all", "ACME@AdobeOrg", common::SENTINEL).unwrap();
+    let creds = Credentials::new(
+        "127.0.0.1",
+        port,
+        "prod:all",
+        "ACME@AdobeOrg",
+        common::SENTINEL,
+    )
+    .unwrap();
     let engine = Engine::builder(creds).build().unwrap();
     let e = engine.get().err().expect("must fail");
     assert!(matches!(e, Error::Tls { .. }), "{e}");
@@ -85,9 +92,16 @@ fn the_local_tls_server_itself_rejects_plaintext_clients() {
     // and the same psql with TLS gets in, so the refusal is about encryption only
     let ok = server
         .psql("prod:all")
-        .args(["-tAc", "select ssl from pg_stat_ssl where pid = pg_backend_pid()"])
+        .args([
+            "-tAc",
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+        ])
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "t");
 }

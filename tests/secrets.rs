@@ -32,7 +32,11 @@ fn errors_for(creds: Credentials) -> Vec<Error> {
     let mut errors = Vec::new();
     let port = creds.port();
     // authentication failure against the real server
-    let engine = server().builder_for(creds.clone()).unwrap().build().unwrap();
+    let engine = server()
+        .builder_for(creds.clone())
+        .unwrap()
+        .build()
+        .unwrap();
     errors.push(engine.get().err().expect("wrong password fails"));
     // TLS failure: a CA that did not sign the server certificate
     let dir = tempfile::tempdir().unwrap();
@@ -66,17 +70,31 @@ fn errors_for(creds: Credentials) -> Vec<Error> {
             .expect("closed port fails"),
     );
     // pool timeout with the real password, max_size 1 and the one connection held
-    let good = server().builder_for(server().credentials()).unwrap().max_size(1);
-    let engine = good.checkout_timeout(Duration::from_millis(200)).build().unwrap();
+    let good = server()
+        .builder_for(server().credentials())
+        .unwrap()
+        .max_size(1);
+    let engine = good
+        .checkout_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
     let _held = engine.get().unwrap();
     errors.push(engine.get().err().expect("timeout"));
     // bad input alongside the password
     errors.push(Credentials::new("h\0", port, "db", "u", creds.password().clone()).unwrap_err());
     errors.push(Credentials::new("h", 0, "db", "u", creds.password().clone()).unwrap_err());
     errors.push(
-        Credentials::new("h", port, "db", "u", Password::verbatim(format!("{SENTINEL}\0"))).unwrap_err(),
+        Credentials::new(
+            "h",
+            port,
+            "db",
+            "u",
+            Password::verbatim(format!("{SENTINEL}\0")),
+        )
+        .unwrap_err(),
     );
-    let enc = percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let enc = percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
     for url in [
         format!("postgresql://u:{enc}@h/db?sslmode=disable"),
         format!("postgresql://u:{enc}@h/db?sslmode=prefer"),

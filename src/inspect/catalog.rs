@@ -9,8 +9,8 @@ use diesel::sql_types::{Array, Bool, Int2, Int4, Nullable, Oid, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::model::{
-    CheckConstraint, Column, CustomType, Field, ForeignKey, Identity, Index, PrimaryKey, SchemaModel,
-    SqlType, Table, TableKind, TypeDef, TypeKind, UniqueConstraint,
+    CheckConstraint, Column, CustomType, Field, ForeignKey, Identity, Index, PrimaryKey,
+    SchemaModel, SqlType, Table, TableKind, TypeDef, TypeKind, UniqueConstraint,
 };
 use crate::error::{Error, Result};
 
@@ -255,7 +255,9 @@ impl<'c> Catalog<'c> {
             Ok(rows) => {
                 let names = rows
                     .into_iter()
-                    .filter(|r| TableKind::from_relkind(&r.kind).is_some_and(|k| kinds.contains(&k)))
+                    .filter(|r| {
+                        TableKind::from_relkind(&r.kind).is_some_and(|k| kinds.contains(&k))
+                    })
                     .map(|r| r.name)
                     .collect();
                 return Ok((names, NamesSource::Catalog));
@@ -345,14 +347,22 @@ impl<'c> Catalog<'c> {
             .bind::<Array<Text>, _>(schemas.to_vec()),
         )?;
         for c in cols {
-            let Some(t) = tables.get_mut(&c.rel) else { continue };
-            let generated = (c.generated == "s").then(|| c.default_expr.clone()).flatten();
+            let Some(t) = tables.get_mut(&c.rel) else {
+                continue;
+            };
+            let generated = (c.generated == "s")
+                .then(|| c.default_expr.clone())
+                .flatten();
             t.columns.push(Column {
                 sql_type: sql_type(&by_oid, c.type_oid, c.typmod, &c.display),
                 name: c.name,
                 ordinal: c.num,
                 nullable: !c.not_null,
-                default: if generated.is_some() { None } else { c.default_expr },
+                default: if generated.is_some() {
+                    None
+                } else {
+                    c.default_expr
+                },
                 identity: match c.identity.as_str() {
                     "a" => Some(Identity::Always),
                     "d" => Some(Identity::ByDefault),
@@ -388,7 +398,9 @@ impl<'c> Catalog<'c> {
             .bind::<Array<Text>, _>(schemas.to_vec()),
         )?;
         for c in cons {
-            let Some(t) = tables.get_mut(&c.rel) else { continue };
+            let Some(t) = tables.get_mut(&c.rel) else {
+                continue;
+            };
             let columns: Vec<String> = c.columns.into_iter().flatten().collect();
             match c.kind.as_str() {
                 "p" => {
@@ -406,7 +418,12 @@ impl<'c> Catalog<'c> {
                     columns,
                     referred_schema: c.ref_schema.unwrap_or_default(),
                     referred_table: c.ref_table.unwrap_or_default(),
-                    referred_columns: c.ref_columns.unwrap_or_default().into_iter().flatten().collect(),
+                    referred_columns: c
+                        .ref_columns
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flatten()
+                        .collect(),
                     on_update: fk_action(&c.on_update),
                     on_delete: fk_action(&c.on_delete),
                 }),
@@ -454,7 +471,9 @@ impl<'c> Catalog<'c> {
             .bind::<Array<Text>, _>(schemas.to_vec()),
         )?;
         for i in idx {
-            let Some(t) = tables.get_mut(&i.rel) else { continue };
+            let Some(t) = tables.get_mut(&i.rel) else {
+                continue;
+            };
             t.indexes.push(Index {
                 name: i.name,
                 columns: i.columns,

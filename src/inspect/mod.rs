@@ -65,6 +65,11 @@ impl Filter {
         self
     }
 
+    /// Whether `t` passes this filter (schema, name and kind).
+    pub(crate) fn keeps_table(&self, t: &Table) -> bool {
+        (self.schemas.is_empty() || self.schemas.contains(&t.schema)) && self.keeps(&t.name, t.kind)
+    }
+
     fn keeps(&self, name: &str, kind: TableKind) -> bool {
         if kind.is_view() && self.views == Some(false) {
             return false;
@@ -148,7 +153,10 @@ impl Inspector {
             return Ok(c);
         }
         let c = self.with_catalog(|cat| Ok(cat.context()))?;
-        *self.default_schema.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        *self
+            .default_schema
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
         Ok(c)
     }
 
@@ -169,7 +177,11 @@ impl Inspector {
         self.with_catalog(|cat| cat.schema_names())
     }
 
-    fn names(&self, schema: Option<&str>, kinds: &[TableKind]) -> Result<(Vec<String>, NamesSource)> {
+    fn names(
+        &self,
+        schema: Option<&str>,
+        kinds: &[TableKind],
+    ) -> Result<(Vec<String>, NamesSource)> {
         let schema = self.schema_or_default(schema)?;
         self.with_catalog(|cat| cat.relation_names(&schema, kinds))
     }
@@ -181,7 +193,10 @@ impl Inspector {
     }
 
     /// [`Inspector::table_names`], also saying where the names came from.
-    pub fn table_names_with_source(&self, schema: Option<&str>) -> Result<(Vec<String>, NamesSource)> {
+    pub fn table_names_with_source(
+        &self,
+        schema: Option<&str>,
+    ) -> Result<(Vec<String>, NamesSource)> {
         self.names(schema, &[TableKind::Table, TableKind::PartitionedTable])
     }
 
@@ -218,7 +233,12 @@ impl Inspector {
     /// The whole schema, reflected once and cached.
     fn model(&self, schema: Option<&str>) -> Result<Arc<SchemaModel>> {
         let schema = self.schema_or_default(schema)?;
-        if let Some(m) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&schema) {
+        if let Some(m) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&schema)
+        {
             return Ok(m.clone());
         }
         let model = Arc::new(self.reflect(&Filter::new().schema(schema.clone()))?);
@@ -256,7 +276,11 @@ impl Inspector {
             TableKind::MaterializedView,
             TableKind::ForeignTable,
         ];
-        Ok(self.names(Some(&schema), &kinds)?.0.iter().any(|n| n == name))
+        Ok(self
+            .names(Some(&schema), &kinds)?
+            .0
+            .iter()
+            .any(|n| n == name))
     }
 
     /// Columns of `name` in position order.
@@ -280,12 +304,20 @@ impl Inspector {
     }
 
     /// Unique constraints.
-    pub fn unique_constraints(&self, name: &str, schema: Option<&str>) -> Result<Vec<UniqueConstraint>> {
+    pub fn unique_constraints(
+        &self,
+        name: &str,
+        schema: Option<&str>,
+    ) -> Result<Vec<UniqueConstraint>> {
         self.table(name, schema, |t| t.unique_constraints.clone())
     }
 
     /// Check constraints.
-    pub fn check_constraints(&self, name: &str, schema: Option<&str>) -> Result<Vec<CheckConstraint>> {
+    pub fn check_constraints(
+        &self,
+        name: &str,
+        schema: Option<&str>,
+    ) -> Result<Vec<CheckConstraint>> {
         self.table(name, schema, |t| t.check_constraints.clone())
     }
 

@@ -125,7 +125,11 @@ impl Column {
     }
     /// True when the default is `nextval(...)` (`serial` columns), SQLAlchemy's autoincrement.
     pub fn autoincrement(&self) -> bool {
-        self.identity.is_some() || self.default.as_deref().is_some_and(|d| d.starts_with("nextval("))
+        self.identity.is_some()
+            || self
+                .default
+                .as_deref()
+                .is_some_and(|d| d.starts_with("nextval("))
     }
 }
 
@@ -310,12 +314,16 @@ impl SchemaModel {
     /// The table (or view) `name` in `schema` (default schema when `None`).
     pub fn table(&self, name: &str, schema: Option<&str>) -> Option<&Table> {
         let schema = schema.unwrap_or(&self.default_schema);
-        self.tables.iter().find(|t| t.name == name && t.schema == schema)
+        self.tables
+            .iter()
+            .find(|t| t.name == name && t.schema == schema)
     }
 
     /// The custom type `name` in `schema`.
     pub fn custom_type(&self, schema: &str, name: &str) -> Option<&CustomType> {
-        self.types.iter().find(|t| t.name == name && t.schema == schema)
+        self.types
+            .iter()
+            .find(|t| t.name == name && t.schema == schema)
     }
 
     /// The custom type a column type refers to, if any.

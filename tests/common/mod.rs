@@ -33,6 +33,10 @@ pub fn shown<T: std::fmt::Debug + std::fmt::Display>(v: &T) -> String {
 /// True when `text` holds the sentinel or any recognisable part of it.
 pub fn leaks(text: &str) -> bool {
     let encoded =
-        percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC).to_string();
-    text.contains(SENTINEL) || text.contains(&encoded) || text.contains("SENTINEL") || text.contains("p@ss/w")
+        percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    text.contains(SENTINEL)
+        || text.contains(&encoded)
+        || text.contains("SENTINEL")
+        || text.contains("p@ss/w")
 }

@@ -1,0 +1,73 @@
+//! Generate typed Diesel models for the sample sandbox (or your own database) from `diesel.toml`.
+//!
+//! ```text
+//! cargo run --example generate            # write examples/sandbox/
+//! cargo run --example generate -- --check # exit 1 when examples/sandbox/ is stale
+//! ```
+//! With PG* variables or DATABASE_URL set it reads that database instead of a local server with the
+//! sample sandbox.
+use std::path::Path;
+use std::process::ExitCode;
+
+use aep_diesel::codegen::{Options, generate_from_engine};
+use aep_diesel::local::LocalServer;
+use aep_diesel::{Credentials, Engine, Error};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("generate failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, Error> {
+    let check = std::env::args().any(|a| a == "--check");
+    let options = Options::from_file(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/diesel.toml"
+    )))?;
+    let configured = ["PGHOST", "DATABASE_URL"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    let (engine, _server) = if configured {
+        (Engine::builder(Credentials::from_env()?).build()?, None)
+    } else {
+        let server = LocalServer::start()?;
+        let engine = server.engine()?;
+        engine.run_migrations(aep_diesel::sample::MIGRATIONS)?;
+        (engine, Some(server))
+    };
+    let (model, generated) = generate_from_engine(&engine, &options)?;
+    let generated = generated.rustfmt()?;
+    for w in &generated.warnings {
+        eprintln!("note: {w}");
+    }
+    let dir = &options.output_dir;
+    if check {
+        let stale = generated.check(dir)?;
+        if stale.is_empty() {
+            println!(
+                "{} is up to date ({} files, {} relations)",
+                dir.display(),
+                generated.files.len(),
+                model.tables.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        for p in stale {
+            eprintln!("stale: {}", p.display());
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let changed = generated.write_to(dir)?;
+    println!(
+        "generated {} relations into {} ({} files changed)",
+        model.tables.len(),
+        dir.display(),
+        changed.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

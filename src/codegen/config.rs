@@ -1,0 +1,321 @@
+//! Generation options, read from `diesel.toml`: the `[print_schema]` keys that apply, plus an
+//! `[aep_diesel]` section for the models.
+//!
+//! ```toml
+//! [print_schema]
+//! file = "src/db/schema.rs"                 # the schema module; the other files go beside it
+//! schema = "public"
+//! filter = { only_tables = ["luma_.*", "orders"], except_tables = ["tmp_.*"] }
+//! with_docs = true
+//! column_sorting = "ordinal_position"        # or "name"
+//! import_types = ["diesel::sql_types::*"]
+//! custom_type_derives = ["diesel::query_builder::QueryId", "Clone"]
+//!
+//! [aep_diesel]
+//! output_dir = "src/db"                     # overrides the directory of `file`
+//! derives = ["serde::Serialize", "serde::Deserialize"]
+//! views = true                              # read-only models for views and materialized views
+//! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables" / "none"
+//! [aep_diesel.keys]                          # keys for tables without a primary key
+//! luma_profile = ["_id"]
+//! [aep_diesel.types]                         # Rust types for SQL types aep-diesel does not know
+//! citext = "String"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::inspect::Filter;
+
+/// How columns are ordered in `table!` and the structs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ColumnSorting {
+    /// Table order (default), as diesel's `ordinal_position`.
+    #[default]
+    OrdinalPosition,
+    /// Alphabetical.
+    Name,
+}
+
+/// Which tables get `allow_tables_to_appear_in_same_query!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AllowTables {
+    /// Each group of tables connected by foreign keys (default). Key-less datasets stand alone, so a
+    /// sandbox of thousands of datasets costs nothing.
+    #[default]
+    FkRelatedTables,
+    /// Every pair of tables (O(n²): only for small schemas).
+    AllTables,
+    /// None.
+    None,
+}
+
+/// Everything that shapes the generated code. `Options::default()` is what an empty `diesel.toml` gives.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Schema to generate from. Default: the connection's default schema.
+    pub schema: Option<String>,
+    /// Regexes of relation names to keep (anchored). Default: all.
+    pub only_tables: Vec<String>,
+    /// Regexes of relation names to leave out (anchored). Default: none.
+    pub except_tables: Vec<String>,
+    /// Doc comments on tables and columns from the catalog comments. Default: true.
+    pub with_docs: bool,
+    /// Column order. Default: table order.
+    pub column_sorting: ColumnSorting,
+    /// `use` lines inside each `table!`. Default: `diesel::sql_types::*`.
+    pub import_types: Vec<String>,
+    /// Derives on the `sql_types` marker structs. Default: `diesel::query_builder::QueryId, Clone`.
+    pub custom_type_derives: Vec<String>,
+    /// Extra derives on model, composite and enum types (e.g. serde). Default: none.
+    pub derives: Vec<String>,
+    /// Generate read-only models for views and materialized views. Default: true.
+    pub views: bool,
+    /// `allow_tables_to_appear_in_same_query!` grouping. Default: foreign-key related tables.
+    pub allow_tables: AllowTables,
+    /// Keys for tables without a primary key, by table name.
+    pub keys: BTreeMap<String, Vec<String>>,
+    /// Rust types for SQL types aep-diesel does not know, by SQL type name. The value must be a type whose
+    /// binary wire format is its UTF-8 text (e.g. `String` for `citext`, `xml`, `ltree`).
+    pub types: BTreeMap<String, String>,
+    /// Where the files go. Default: `src/schema` (or the directory of `[print_schema] file`).
+    pub output_dir: PathBuf,
+    /// File name of the schema module. Default: `schema.rs`.
+    pub schema_file: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            schema: None,
+            only_tables: Vec::new(),
+            except_tables: Vec::new(),
+            with_docs: true,
+            column_sorting: ColumnSorting::OrdinalPosition,
+            import_types: vec!["diesel::sql_types::*".into()],
+            custom_type_derives: vec!["diesel::query_builder::QueryId".into(), "Clone".into()],
+            derives: Vec::new(),
+            views: true,
+            allow_tables: AllowTables::FkRelatedTables,
+            keys: BTreeMap::new(),
+            types: BTreeMap::new(),
+            output_dir: PathBuf::from("src/schema"),
+            schema_file: "schema.rs".into(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Toml {
+    #[serde(default)]
+    print_schema: PrintSchema,
+    #[serde(default)]
+    aep_diesel: AepSection,
+    #[serde(default)]
+    migrations_directory: Option<toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct PrintSchema {
+    file: Option<PathBuf>,
+    schema: Option<String>,
+    #[serde(default)]
+    filter: FilterToml,
+    with_docs: Option<toml::Value>,
+    column_sorting: Option<ColumnSorting>,
+    import_types: Option<Vec<String>>,
+    custom_type_derives: Option<Vec<String>>,
+    #[serde(flatten)]
+    other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilterToml {
+    #[serde(default)]
+    only_tables: Vec<String>,
+    #[serde(default)]
+    except_tables: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AepSection {
+    output_dir: Option<PathBuf>,
+    #[serde(default)]
+    derives: Vec<String>,
+    views: Option<bool>,
+    allow_tables_to_appear_in_same_query: Option<AllowTables>,
+    #[serde(default)]
+    keys: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    types: BTreeMap<String, String>,
+}
+
+/// `[print_schema]` keys of diesel that aep-diesel does not apply, refused rather than ignored.
+const UNSUPPORTED: &[&str] = &[
+    "patch_file",
+    "generate_missing_sql_type_definitions",
+    "except_custom_type_definitions",
+    "sqlite_integer_primary_key_is_bigint",
+    "pg_domains_as_custom_types",
+];
+
+impl Options {
+    /// Options from a `diesel.toml` file. Paths in it are relative to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let mut o = Self::from_toml(&text).map_err(|e| match e {
+            Error::Codegen { message } => Error::Codegen {
+                message: format!("{}: {message}", path.display()),
+            },
+            other => other,
+        })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if o.output_dir.is_relative() {
+                o.output_dir = dir.join(&o.output_dir);
+            }
+        }
+        Ok(o)
+    }
+
+    /// Options from the text of a `diesel.toml`.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let bad = |message: String| Error::Codegen { message };
+        let t: Toml = toml::from_str(text).map_err(|e| bad(format!("invalid diesel.toml: {e}")))?;
+        let _ = t.migrations_directory;
+        let p = t.print_schema;
+        if let Some(key) = p.other.keys().next() {
+            let why = if UNSUPPORTED.contains(&key.as_str()) {
+                "is a diesel print-schema option aep-diesel does not apply"
+            } else {
+                "is not a known [print_schema] key"
+            };
+            return Err(bad(format!("[print_schema] {key} {why}")));
+        }
+        let mut o = Options::default();
+        if let Some(file) = &p.file {
+            if let Some(dir) = file.parent() {
+                o.output_dir = dir.to_path_buf();
+            }
+            if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+                o.schema_file = name.to_string();
+            }
+        }
+        o.schema = p.schema;
+        o.only_tables = p.filter.only_tables;
+        o.except_tables = p.filter.except_tables;
+        match p.with_docs {
+            None => {}
+            Some(toml::Value::Boolean(b)) => o.with_docs = b,
+            Some(toml::Value::String(s)) => {
+                o.with_docs = !matches!(s.as_str(), "no-doc-comments" | "false");
+            }
+            Some(other) => {
+                return Err(bad(format!(
+                    "[print_schema] with_docs must be a boolean, not {other}"
+                )));
+            }
+        }
+        if let Some(c) = p.column_sorting {
+            o.column_sorting = c;
+        }
+        if let Some(i) = p.import_types {
+            o.import_types = i;
+        }
+        if let Some(d) = p.custom_type_derives {
+            o.custom_type_derives = d;
+        }
+        let a = t.aep_diesel;
+        if let Some(dir) = a.output_dir {
+            o.output_dir = dir;
+        }
+        o.derives = a.derives;
+        if let Some(v) = a.views {
+            o.views = v;
+        }
+        if let Some(at) = a.allow_tables_to_appear_in_same_query {
+            o.allow_tables = at;
+        }
+        o.keys = a.keys;
+        o.types = a.types;
+        for (table, cols) in &o.keys {
+            if cols.is_empty() {
+                return Err(bad(format!("[aep_diesel.keys] {table} lists no columns")));
+            }
+        }
+        let _ = o.filter()?; // validate the regexes now
+        Ok(o)
+    }
+
+    /// The introspection filter these options describe.
+    pub fn filter(&self) -> Result<Filter> {
+        let mut f = Filter::new()
+            .only_tables(&self.only_tables)?
+            .except_tables(&self.except_tables)?
+            .views(self.views);
+        if let Some(s) = &self.schema {
+            f = f.schema(s.clone());
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_print_schema_and_aep_sections() {
+        let o = Options::from_toml(
+            r#"
+            [print_schema]
+            file = "src/db/schema.rs"
+            schema = "public"
+            filter = { only_tables = ["luma_.*"], except_tables = ["tmp"] }
+            with_docs = false
+            column_sorting = "name"
+            [aep_diesel]
+            derives = ["serde::Serialize"]
+            allow_tables_to_appear_in_same_query = "none"
+            [aep_diesel.keys]
+            luma_profile = ["_id"]
+            [aep_diesel.types]
+            citext = "String"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(o.output_dir, PathBuf::from("src/db"));
+        assert_eq!(o.schema_file, "schema.rs");
+        assert_eq!(o.only_tables, ["luma_.*"]);
+        assert!(!o.with_docs);
+        assert_eq!(o.column_sorting, ColumnSorting::Name);
+        assert_eq!(o.allow_tables, AllowTables::None);
+        assert_eq!(o.keys["luma_profile"], ["_id"]);
+        assert_eq!(o.types["citext"], "String");
+    }
+
+    #[test]
+    fn bad_config_is_a_clear_error() {
+        let err = |t: &str| Options::from_toml(t).unwrap_err().to_string();
+        assert!(
+            err("[print_schema]\npatch_file = \"x\"")
+                .contains("patch_file is a diesel print-schema option")
+        );
+        assert!(err("[print_schema]\nbogus = 1").contains("bogus is not a known"));
+        assert!(err("[aep_diesel]\nbogus = 1").contains("bogus"));
+        assert!(err("[print_schema]\nfilter = { only_tables = [\"(\"] }").contains("only_tables"));
+        assert!(err("[aep_diesel.keys]\nt = []").contains("lists no columns"));
+        assert!(err("[print_schema]\ncolumn_sorting = \"random\"").contains("column_sorting"));
+    }
+}

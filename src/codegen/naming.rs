@@ -1,0 +1,214 @@
+//! Rust names for SQL names: valid, keyword-free, collision-free, deterministic.
+
+use std::collections::BTreeSet;
+
+/// Every Rust keyword, strict and reserved, through the 2024 edition (`gen` included), plus the weak
+/// keywords that break in some positions.
+const KEYWORDS: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "macro_rules",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "raw",
+    "ref",
+    "return",
+    "safe",
+    "self",
+    "Self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "union",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+];
+
+/// Whether `s` is a Rust keyword.
+pub fn is_keyword(s: &str) -> bool {
+    KEYWORDS.contains(&s)
+}
+
+/// A snake_case identifier for `name`: ASCII letters lower-cased (camel humps split), every other run
+/// of characters replaced by `_`, a leading digit prefixed with `_`, keywords suffixed with `_`.
+pub fn snake(name: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() {
+                let prev = i.checked_sub(1).map(|j| chars[j]);
+                let next = chars.get(i + 1);
+                let hump = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                    || (prev.is_some_and(|p| p.is_ascii_uppercase())
+                        && next.is_some_and(|n| n.is_ascii_lowercase()));
+                if hump && !out.ends_with('_') {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        } else if c == '_' || !out.ends_with('_') {
+            // underscores are kept as written; any other run becomes one `_`
+            out.push('_');
+        }
+    }
+    let trimmed = out.trim_end_matches('_');
+    let mut out = if trimmed.is_empty() && !out.is_empty() {
+        out
+    } else {
+        trimmed.to_string()
+    };
+    if out.is_empty() {
+        out.push_str("unnamed");
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    if out == "_" {
+        out.push_str("unnamed");
+    }
+    if is_keyword(&out) {
+        out.push('_');
+    }
+    out
+}
+
+/// A PascalCase type name for `name`.
+pub fn pascal(name: &str) -> String {
+    let snake = snake(name);
+    let mut out = String::new();
+    let mut upper = true;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'T');
+    }
+    if is_keyword(&out) {
+        out.push('_');
+    }
+    out
+}
+
+/// Hands out names, never the same one twice and never a reserved one: a clash gets `_2`, `_3`, …
+#[derive(Debug, Default)]
+pub struct Names {
+    taken: BTreeSet<String>,
+}
+
+impl Names {
+    /// A set in which `reserved` are already taken.
+    pub fn with_reserved(reserved: &[&str]) -> Self {
+        Names {
+            taken: reserved.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Reserve `name` if free, else the first free `name_N` (or `NameN` for type names).
+    pub fn claim(&mut self, name: String) -> String {
+        if self.taken.insert(name.clone()) {
+            return name;
+        }
+        let type_like = name.starts_with(|c: char| c.is_ascii_uppercase());
+        (2..)
+            .map(|n| {
+                if type_like {
+                    format!("{name}{n}")
+                } else {
+                    format!("{name}_{n}")
+                }
+            })
+            .find(|candidate| self.taken.insert(candidate.clone()))
+            .expect("an unused suffix exists")
+    }
+}
+
+/// A Rust string literal for `s`.
+pub fn lit(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// `s` as a doc-comment-safe single line.
+pub fn doc_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ").replace("*/", "* /")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_names() {
+        assert_eq!(snake("Web Sessions"), "web_sessions");
+        assert_eq!(snake("2024_campaigns"), "_2024_campaigns");
+        assert_eq!(snake("type"), "type_");
+        assert_eq!(snake("gen"), "gen_");
+        assert_eq!(snake("SessionID"), "session_id");
+        assert_eq!(snake("userId"), "user_id");
+        assert_eq!(snake("a.b\"c"), "a_b_c");
+        assert_eq!(snake("_id"), "_id");
+        assert_eq!(snake("__"), "__");
+        assert_eq!(snake("é"), "unnamed");
+        assert_eq!(snake("self"), "self_");
+        assert_eq!(pascal("luma_web_data"), "LumaWebData");
+        assert_eq!(pascal("2024 campaigns"), "T2024Campaigns");
+        assert_eq!(pascal("self"), "Self_");
+    }
+
+    #[test]
+    fn names_never_collide() {
+        let mut n = Names::with_reserved(&["table"]);
+        assert_eq!(n.claim("table".into()), "table_2");
+        assert_eq!(n.claim("a".into()), "a");
+        assert_eq!(n.claim("a".into()), "a_2");
+        assert_eq!(n.claim("A".into()), "A");
+        assert_eq!(n.claim("A".into()), "A2");
+    }
+}
