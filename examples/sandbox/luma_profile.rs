@@ -33,7 +33,7 @@ pub struct LumaProfile {
 }
 
 /// A new row for table `luma_profile`.
-#[derive(Debug, Clone, PartialEq, diesel::Insertable, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, diesel::Insertable, serde::Serialize)]
 #[diesel(table_name = super::schema::luma_profile)]
 pub struct NewLumaProfile {
     pub _id: Option<String>,

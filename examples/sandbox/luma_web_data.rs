@@ -35,7 +35,7 @@ pub struct LumaWebData {
 }
 
 /// A new row for table `luma_web_data`.
-#[derive(Debug, Clone, PartialEq, diesel::Insertable, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, diesel::Insertable, serde::Serialize)]
 #[diesel(table_name = super::schema::luma_web_data)]
 pub struct NewLumaWebData {
     /// Unique event identifier

@@ -33,7 +33,7 @@ pub struct Match {
 /// A new row for table `match`.
 ///
 /// `None` lets the server fill `id` (default or identity).
-#[derive(Debug, Clone, PartialEq, diesel::Insertable, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, diesel::Insertable, serde::Serialize)]
 #[diesel(table_name = super::schema::match_)]
 pub struct NewMatch {
     pub id: Option<i32>,

@@ -92,7 +92,10 @@ impl Generated {
     pub fn rustfmt(mut self) -> Result<Self> {
         use std::io::Write as _;
         let program = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
-        let cfg = std::env::temp_dir().join(format!("aep-diesel-rustfmt-{}", std::process::id()));
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cfg =
+            std::env::temp_dir().join(format!("aep-diesel-rustfmt-{}-{call}", std::process::id()));
         std::fs::create_dir_all(&cfg)
             .map_err(|e| Error::io("creating a rustfmt config directory", e))?;
         std::fs::write(cfg.join("rustfmt.toml"), "")
@@ -500,8 +503,8 @@ impl<'a> Plan<'a> {
                         plan.note_needs(&m);
                         if m.rust.is_none() {
                             plan.warnings.push(format!(
-                                "composite type {}: field {} has type {} with no Rust type; the type is \
-                                 read through its other fields only if you map {} in [aep_diesel.types]",
+                                "composite type {}: field {} has type {} with no Rust type; columns of this \
+                                 type are left out of the models unless you map {} in [aep_diesel.types]",
                                 ct.name, f.name, f.sql_type.display, f.sql_type.name
                             ));
                         }

@@ -188,12 +188,11 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
             )
             .unwrap();
         }
-        writeln!(
-            s,
-            "#[derive({})]",
-            derives(plan, &["Debug", "Clone", "PartialEq", "diesel::Insertable"])
-        )
-        .unwrap();
+        let mut base = vec!["Debug", "Clone", "PartialEq", "diesel::Insertable"];
+        if inserts.iter().all(|(_, ty)| ty.starts_with("Option<")) {
+            base.insert(2, "Default");
+        }
+        writeln!(s, "#[derive({})]", derives(plan, &base)).unwrap();
         writeln!(s, "#[diesel(table_name = {table})]").unwrap();
         writeln!(s, "pub struct {new_name} {{").unwrap();
         for (c, ty) in &inserts {
@@ -251,11 +250,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
             } else {
                 format!("&{inner}")
             };
-            (
-                params.claim(c.ident.trim_end_matches('_').to_string()),
-                c,
-                ty,
-            )
+            (params.claim(c.ident.clone()), c, ty)
         })
         .collect();
     let filter: String = key_params

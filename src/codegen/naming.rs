@@ -92,20 +92,18 @@ pub fn snake(name: &str) -> String {
             out.push('_');
         }
     }
-    let trimmed = out.trim_end_matches('_');
-    let mut out = if trimmed.is_empty() && !out.is_empty() {
-        out
-    } else {
-        trimmed.to_string()
-    };
-    if out.is_empty() {
+    // drop a trailing `_` that stands for replaced characters, keep underscores the name really has
+    if out.ends_with('_') && !name.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() || (out.chars().all(|c| c == '_') && !name.chars().all(|c| c == '_')) {
+        out = "unnamed".to_string();
+    }
+    if out == "_" {
         out.push_str("unnamed");
     }
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
-    }
-    if out == "_" {
-        out.push_str("unnamed");
     }
     if is_keyword(&out) {
         out.push('_');
@@ -151,15 +149,16 @@ impl Names {
         }
     }
 
-    /// Reserve `name` if free, else the first free `name_N` (or `NameN` for type names).
+    /// Reserve `name` if free, else the first free `name_N` (`NameN` for type names, `name_N` after `_`).
     pub fn claim(&mut self, name: String) -> String {
         if self.taken.insert(name.clone()) {
             return name;
         }
-        let type_like = name.starts_with(|c: char| c.is_ascii_uppercase());
+        // `Type2`, `self_2`, `name_2`: never a double underscore, which rustc's lints reject
+        let glued = name.starts_with(|c: char| c.is_ascii_uppercase()) || name.ends_with('_');
         (2..)
             .map(|n| {
-                if type_like {
+                if glued {
                     format!("{name}{n}")
                 } else {
                     format!("{name}_{n}")
@@ -175,9 +174,9 @@ pub fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 
-/// `s` as a doc-comment-safe single line.
+/// `s` as a single line for a `///` or `//` comment.
 pub fn doc_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ").replace("*/", "* /")
+    s.replace(['\r', '\n'], " ")
 }
 
 #[cfg(test)]
@@ -196,6 +195,10 @@ mod tests {
         assert_eq!(snake("_id"), "_id");
         assert_eq!(snake("__"), "__");
         assert_eq!(snake("é"), "unnamed");
+        assert_eq!(snake("_"), "_unnamed");
+        assert_eq!(snake("foo_"), "foo_");
+        assert_eq!(snake("foo?"), "foo");
+        assert_eq!(snake("a  b"), "a_b");
         assert_eq!(snake("self"), "self_");
         assert_eq!(pascal("luma_web_data"), "LumaWebData");
         assert_eq!(pascal("2024 campaigns"), "T2024Campaigns");

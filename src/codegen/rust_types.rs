@@ -37,12 +37,13 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
             u.marker
         )
         .unwrap();
-        s.push_str(
-            "    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {\n\
-             \x20       <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(value)\n\
-             \x20           .map(Into::into)\n\
-             \x20   }\n}\n",
-        );
+        s.push_str("    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {\n");
+        writeln!(
+            s,
+            "        <{rust} as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(value)"
+        )
+        .unwrap();
+        s.push_str("    }\n}\n");
     }
     s
 }

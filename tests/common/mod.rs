@@ -40,3 +40,26 @@ pub fn leaks(text: &str) -> bool {
         || text.contains("SENTINEL")
         || text.contains("p@ss/w")
 }
+
+/// An engine on database `hostile`, holding tests/hostile/schema.sql (created once per test binary).
+pub fn hostile() -> Engine {
+    static CREATED: OnceLock<()> = OnceLock::new();
+    let server = server();
+    CREATED.get_or_init(|| {
+        let creds = server
+            .create_database("hostile")
+            .expect("create database hostile");
+        let engine = server.builder_for(creds).unwrap().build().unwrap();
+        use diesel::connection::SimpleConnection;
+        engine
+            .get()
+            .unwrap()
+            .batch_execute(include_str!("../hostile/schema.sql"))
+            .expect("hostile schema");
+    });
+    server
+        .builder_for(server.credentials_for("hostile"))
+        .unwrap()
+        .build()
+        .unwrap()
+}

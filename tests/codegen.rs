@@ -1,0 +1,126 @@
+//! Code generation against the real server: the committed models are current, the output matches
+//! diesel print-schema where both apply, and generation is deterministic and pure.
+mod common;
+
+use std::path::Path;
+
+use aep_diesel::SchemaModel;
+use aep_diesel::codegen::{Generated, Options, generate};
+
+fn manifest(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Fresh generation for `config`, compared with (or, with AEP_DIESEL_BLESS=1, written to) its output dir.
+fn assert_current(engine: &aep_diesel::Engine, config: &str) -> (SchemaModel, Generated) {
+    let opts = Options::from_file(&manifest(config)).unwrap();
+    let model = engine
+        .inspect()
+        .unwrap()
+        .reflect(&opts.filter().unwrap())
+        .unwrap();
+    let generated = generate(&model, &opts).unwrap().rustfmt().unwrap();
+    if std::env::var_os("AEP_DIESEL_BLESS").is_some() {
+        generated.write_to(&opts.output_dir).unwrap();
+    }
+    let stale = generated.check(&opts.output_dir).unwrap();
+    assert!(
+        stale.is_empty(),
+        "stale generated files {stale:?}: regenerate with `AEP_DIESEL_BLESS=1 cargo test --test codegen`"
+    );
+    (model, generated)
+}
+
+#[test]
+fn committed_sample_sandbox_models_are_current() {
+    let (model, generated) = assert_current(&common::sandbox(), "diesel.toml");
+    assert!(model.table("luma_web_data", None).is_some());
+    // the view got its configured key, the materialized view none
+    assert!(generated.files["customer_order_totals.rs"].contains("pub fn find("));
+    assert!(!generated.files["daily_event_counts.rs"].contains("pub fn find("));
+    assert!(
+        generated
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("daily_event_counts: no primary key"))
+    );
+}
+
+#[test]
+fn committed_hostile_models_are_current_and_generation_never_aborts() {
+    let (model, generated) = assert_current(&common::hostile(), "tests/hostile/diesel.toml");
+    // every relation got a module, odd ones included
+    assert_eq!(
+        generated.files.len(),
+        model.tables.len() + 3,
+        "{:?}",
+        generated.files.keys()
+    );
+    assert!(generated.diesel_features.contains("64-column-tables"));
+}
+
+/// The `table!` blocks of ordinary keyed tables match diesel print-schema's (tests/fixtures), modulo
+/// whitespace; so do the joinable! lines.
+#[test]
+fn ordinary_tables_match_diesel_print_schema() {
+    let opts = Options::from_file(&manifest("diesel.toml")).unwrap();
+    let model = common::sandbox()
+        .inspect()
+        .unwrap()
+        .reflect(&opts.filter().unwrap())
+        .unwrap();
+    let mut plain = opts.clone();
+    plain.with_docs = false; // print-schema was run without docs
+    let ours = generate(&model, &plain).unwrap().files["schema.rs"].clone();
+    let theirs =
+        std::fs::read_to_string(manifest("tests/fixtures/print_schema_sample.rs.txt")).unwrap();
+    let block = |text: &str, table: &str| -> String {
+        let start = text
+            .find(&format!("    {table} ("))
+            .or_else(|| text.find(&format!("\n\n    {table} (")))
+            .unwrap_or_else(|| panic!("no table! for {table}"));
+        let open = text[..start].rfind("diesel::table! {").unwrap();
+        let end = open + text[open..].find("\n}\n").unwrap();
+        text[open..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for table in ["customers", "orders", "order_items"] {
+        assert_eq!(
+            block(&ours, table),
+            block(&theirs, table),
+            "table! {table} differs from print-schema"
+        );
+    }
+    for line in theirs
+        .lines()
+        .filter(|l| l.starts_with("diesel::joinable!"))
+    {
+        assert!(ours.contains(line), "missing {line}");
+    }
+}
+
+#[test]
+fn generation_is_deterministic_and_works_from_saved_json() {
+    let opts = Options::from_file(&manifest("diesel.toml")).unwrap();
+    let engine = common::sandbox();
+    let model = engine
+        .inspect()
+        .unwrap()
+        .reflect(&opts.filter().unwrap())
+        .unwrap();
+    let again = engine
+        .inspect()
+        .unwrap()
+        .reflect(&opts.filter().unwrap())
+        .unwrap();
+    assert_eq!(model, again);
+    let json = model.to_json();
+    let back = SchemaModel::from_json(&json).unwrap();
+    assert_eq!(back, model);
+    assert_eq!(
+        generate(&back, &opts).unwrap(),
+        generate(&model, &opts).unwrap()
+    );
+}
