@@ -1,1 +1,275 @@
-fn main() {}
+//! `aep-diesel`: list tables, dump the schema model, and generate typed Diesel models.
+//!
+//! The connection comes from flags or the libpq variables (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
+//! `PGPASSWORD`, `PGSSLMODE`, `PGSSLROOTCERT`) or `DATABASE_URL`. The password is never a plain argument:
+//! use `PGPASSWORD`, `--password-file` or `--password-stdin`.
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use aep_diesel::codegen::{Options, generate};
+use aep_diesel::inspect::Filter;
+use aep_diesel::{Credentials, Engine, Error, Password, RootCert, SchemaModel, SslMode};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "aep-diesel",
+    version,
+    about = "Inspect a Query Service (or PostgreSQL) database and generate typed Diesel models"
+)]
+struct Cli {
+    #[command(flatten)]
+    conn: ConnArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct ConnArgs {
+    /// Host (default: PGHOST, or DATABASE_URL).
+    #[arg(long, global = true)]
+    host: Option<String>,
+    /// Port (default: PGPORT, else 5432).
+    #[arg(long, global = true)]
+    port: Option<String>,
+    /// Database, e.g. prod:all (default: PGDATABASE).
+    #[arg(long, global = true)]
+    dbname: Option<String>,
+    /// User, e.g. ACME@AdobeOrg (default: PGUSER).
+    #[arg(long, global = true)]
+    user: Option<String>,
+    /// Read the password from this file (surrounding whitespace and line breaks are removed).
+    #[arg(long, global = true, conflicts_with = "password_stdin")]
+    password_file: Option<PathBuf>,
+    /// Read the password from standard input.
+    #[arg(long, global = true)]
+    password_stdin: bool,
+    /// require (default), verify-ca or verify-full (default: PGSSLMODE).
+    #[arg(long, global = true)]
+    sslmode: Option<String>,
+    /// Root certificate file for verify-ca/verify-full, or `system` (default: PGSSLROOTCERT, else system).
+    #[arg(long, global = true)]
+    sslrootcert: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the table names, one a line (like SQLAlchemy's get_table_names), or the whole schema model.
+    Inspect {
+        /// Schema (default: the connection's default schema).
+        #[arg(long)]
+        schema: Option<String>,
+        /// Print the whole SchemaModel as JSON (tables, views, columns, keys, indexes, types).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write Diesel schema and model modules as diesel.toml describes.
+    Generate {
+        /// The configuration file.
+        #[arg(long, default_value = "diesel.toml")]
+        config: PathBuf,
+        /// Generate from a saved schema model (`aep-diesel inspect --json`) instead of a database; no
+        /// network access.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Output directory (overrides the configuration).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compare with the files on disk instead of writing; exit 1 when they differ.
+        #[arg(long)]
+        check: bool,
+        /// Leave the output unformatted (by default rustfmt formats it).
+        #[arg(long)]
+        no_rustfmt: bool,
+        /// Also save the schema model read from the database as JSON.
+        #[arg(long)]
+        save_model: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("aep-diesel: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn engine(a: &ConnArgs) -> Result<Engine, Error> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let any_flag = a.host.is_some() || a.dbname.is_some() || a.user.is_some() || a.port.is_some();
+    let mut creds = if !any_flag && env("PGHOST").is_none() && env("DATABASE_URL").is_some() {
+        Credentials::from_env()?
+    } else {
+        let missing = |what: &str, var: &str| Error::Environment {
+            message: format!("no {what}: pass --{what} or set {var}"),
+        };
+        let password = env("PGPASSWORD").unwrap_or_default();
+        Credentials::new(
+            a.host
+                .clone()
+                .or_else(|| env("PGHOST"))
+                .ok_or_else(|| missing("host", "PGHOST"))?,
+            a.port
+                .clone()
+                .or_else(|| env("PGPORT"))
+                .unwrap_or_else(|| "5432".into()),
+            a.dbname
+                .clone()
+                .or_else(|| env("PGDATABASE"))
+                .ok_or_else(|| missing("dbname", "PGDATABASE"))?,
+            a.user
+                .clone()
+                .or_else(|| env("PGUSER"))
+                .ok_or_else(|| missing("user", "PGUSER"))?,
+            password,
+        )?
+    };
+    if let Some(file) = &a.password_file {
+        let text = std::fs::read_to_string(file).map_err(|e| Error::Environment {
+            message: format!("reading --password-file {}: {e}", file.display()),
+        })?;
+        creds = creds.with_password(Password::new(text))?;
+    } else if a.password_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Error::Environment {
+                message: format!("reading the password from stdin: {e}"),
+            })?;
+        creds = creds.with_password(Password::new(text))?;
+    }
+    let mut builder = Engine::builder(creds).application_name("aep-diesel-cli");
+    if let Some(mode) = &a.sslmode {
+        let root = a.sslrootcert.clone().or_else(|| env("PGSSLROOTCERT"));
+        let mode: SslMode = mode.parse()?;
+        let root = match root.as_deref() {
+            None | Some("system") => RootCert::System,
+            Some(path) => RootCert::File(path.into()),
+        };
+        builder = builder.ssl_mode(match mode {
+            SslMode::VerifyCa(_) => SslMode::VerifyCa(root),
+            SslMode::VerifyFull(_) => SslMode::VerifyFull(root),
+            other => other,
+        });
+    }
+    builder.build()
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Inspect { schema, json } => {
+            let engine = engine(&cli.conn)?;
+            let inspector = engine.inspect()?;
+            if json {
+                let mut filter = Filter::new();
+                if let Some(s) = schema {
+                    filter = filter.schema(s);
+                }
+                let start = Instant::now();
+                let model = inspector.reflect(&filter)?;
+                eprintln!(
+                    "read {} relations in {:.0?} ({} catalog queries)",
+                    model.tables.len(),
+                    start.elapsed(),
+                    inspector.queries_sent()
+                );
+                println!("{}", model.to_json());
+            } else {
+                for name in inspector.table_names(schema.as_deref())? {
+                    println!("{name}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            config,
+            from,
+            out,
+            check,
+            no_rustfmt,
+            save_model,
+        } => {
+            let mut options = if config.exists() {
+                Options::from_file(&config)?
+            } else if config.as_os_str() == "diesel.toml" {
+                Options::default()
+            } else {
+                return Err(Error::Codegen {
+                    message: format!("{} does not exist", config.display()),
+                });
+            };
+            if let Some(dir) = out {
+                options.output_dir = dir;
+            }
+            let start = Instant::now();
+            let model = match &from {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|e| Error::Codegen {
+                        message: format!("reading {}: {e}", path.display()),
+                    })?;
+                    SchemaModel::from_json(&text)?
+                }
+                None => {
+                    let engine = engine(&cli.conn)?;
+                    let inspector = engine.inspect()?;
+                    eprintln!("reading the catalog ...");
+                    let model = inspector.reflect(&options.filter()?)?;
+                    eprintln!(
+                        "read {} relations in {:.0?} ({} catalog queries)",
+                        model.tables.len(),
+                        start.elapsed(),
+                        inspector.queries_sent()
+                    );
+                    model
+                }
+            };
+            if let Some(path) = save_model {
+                std::fs::write(&path, model.to_json()).map_err(|e| Error::Codegen {
+                    message: format!("writing {}: {e}", path.display()),
+                })?;
+            }
+            let gen_start = Instant::now();
+            let mut generated = generate(&model, &options)?;
+            if !no_rustfmt {
+                generated = generated.rustfmt()?;
+            }
+            eprintln!(
+                "generated {} files in {:.0?}",
+                generated.files.len(),
+                gen_start.elapsed()
+            );
+            for w in &generated.warnings {
+                eprintln!("note: {w}");
+            }
+            let dir = &options.output_dir;
+            if check {
+                let stale = generated.check(dir)?;
+                if stale.is_empty() {
+                    eprintln!("{} is up to date", dir.display());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for p in &stale {
+                    eprintln!("differs: {}", p.display());
+                }
+                eprintln!(
+                    "{} is stale: run `aep-diesel generate` without --check",
+                    dir.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            let changed = generated.write_to(dir)?;
+            eprintln!(
+                "{}: {} files written or removed",
+                dir.display(),
+                changed.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The `aep-diesel` binary: inspect (names and JSON), generate (live, from JSON without network,
+//! --check), and the password never on the command line.
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use aep_diesel::SchemaModel;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aep-diesel");
+
+/// The binary with the sample sandbox's connection in PG* variables.
+fn cli() -> Command {
+    let _ = common::sandbox();
+    let s = common::server();
+    let c = s.credentials();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PGHOST", c.host())
+        .env("PGPORT", c.port().to_string())
+        .env("PGDATABASE", c.dbname())
+        .env("PGUSER", c.user())
+        .env("PGPASSWORD", c.password().expose())
+        .env("PGSSLMODE", "verify-full")
+        .env("PGSSLROOTCERT", s.ca_cert_path());
+    cmd
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn inspect_lists_tables_and_dumps_the_model() {
+    let names = ok(cli().arg("inspect").output().unwrap());
+    let expected = common::sandbox()
+        .inspect()
+        .unwrap()
+        .table_names(None)
+        .unwrap();
+    assert_eq!(names.lines().collect::<Vec<_>>(), expected);
+    let json = ok(cli().args(["inspect", "--json"]).output().unwrap());
+    let model = SchemaModel::from_json(&json).unwrap();
+    assert!(
+        model
+            .table("luma_web_data", None)
+            .unwrap()
+            .primary_key
+            .is_none()
+    );
+    assert!(model.table("customer_order_totals", None).is_some());
+}
+
+#[test]
+fn generate_checks_writes_and_works_offline_from_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("diesel.toml");
+    let model_path = dir.path().join("schema.json");
+    let out_dir = dir.path().join("models");
+    // live: write into a fresh directory, saving the model
+    let out = cli()
+        .args(["generate", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--save-model")
+        .arg(&model_path)
+        .output()
+        .unwrap();
+    ok(out);
+    // the same files as the committed ones
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        let entry = entry.unwrap();
+        let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/sandbox")
+            .join(entry.file_name());
+        assert_eq!(
+            std::fs::read(entry.path()).unwrap(),
+            std::fs::read(committed).unwrap()
+        );
+    }
+    // offline: no server reachable at all, from the saved JSON, --check passes
+    let offline = |args: &[&str]| {
+        Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", "1")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .arg("--from")
+            .arg(&model_path)
+            .arg("--out")
+            .arg(&out_dir)
+            .output()
+            .unwrap()
+    };
+    let out = offline(&["generate", "--check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // a hand edit makes --check fail with exit code 1 and name the file; generate repairs it
+    let orders = out_dir.join("orders.rs");
+    std::fs::write(&orders, "// edited\n").unwrap();
+    let out = offline(&["generate", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("orders.rs"));
+    assert!(offline(&["generate"]).status.success());
+    assert!(offline(&["generate", "--check"]).status.success());
+}
+
+#[test]
+fn password_is_never_a_plain_argument_and_errors_are_clear() {
+    let out = cli()
+        .args(["--password", "secret", "inspect"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--password'"));
+    // --password-file works, with the line break of a pasted token removed
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(
+        &pw,
+        format!("{}\n", common::server().credentials().password().expose()),
+    )
+    .unwrap();
+    let out = cli()
+        .env_remove("PGPASSWORD")
+        .arg("--password-file")
+        .arg(&pw)
+        .arg("inspect")
+        .output()
+        .unwrap();
+    assert!(ok(out).contains("luma_web_data"));
+    // a wrong password: classified, with the hint, exit code 2, no secret echoed
+    let out = cli()
+        .env("PGPASSWORD", "SENTINEL-wrong")
+        .arg("inspect")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("authentication failed") && err.contains("expire"),
+        "{err}"
+    );
+    assert!(!err.contains("SENTINEL"));
+    // a bad config names the key
+    let bad = dir.path().join("diesel.toml");
+    std::fs::write(&bad, "[print_schema]\npatch_file = \"x.patch\"\n").unwrap();
+    let out = cli()
+        .args(["generate", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("patch_file"));
+    // weak sslmode refused
+    let out = cli()
+        .args(["--sslmode", "disable", "inspect"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sslmode=disable"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
