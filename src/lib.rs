@@ -37,7 +37,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
-//TMP pub mod bulk;
+pub mod bulk;
 pub mod codegen;
 mod credentials;
 mod engine;

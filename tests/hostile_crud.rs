@@ -165,6 +165,13 @@ fn keys_are_chosen_for_key_less_tables_and_odd_ones_stay_read_only() {
             && !text.contains("pub fn delete")
     );
     assert!(generated("mod.rs").contains("no_key_at_all: no primary key"));
+    // read_only_tables: keyed, but nothing that writes
+    let ro = generated("new_option.rs");
+    assert!(
+        ro.contains("pub fn find(")
+            && !ro.contains("pub fn create(")
+            && !ro.contains("diesel::Insertable")
+    );
     // 64 columns
     use models::wide::{NewWide, Wide};
     let w = Wide::create(

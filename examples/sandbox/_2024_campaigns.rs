@@ -114,6 +114,35 @@ impl T2024Campaigns {
             .load(conn)
     }
 
+    /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
+    /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
+    pub fn page_after(
+        conn: &mut diesel::PgConnection,
+        after: Option<&i32>,
+        limit: i64,
+    ) -> diesel::QueryResult<Vec<Self>> {
+        let page = super::schema::_2024_campaigns::table
+            .select(Self::as_select())
+            .order(super::schema::_2024_campaigns::campaign_id.asc())
+            .limit(limit);
+        match after {
+            Some(campaign_id) => page
+                .filter(super::schema::_2024_campaigns::campaign_id.gt(campaign_id))
+                .load(conn),
+            None => page.load(conn),
+        }
+    }
+
+    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
+    /// come back. The connection is busy until the iterator is dropped.
+    pub fn stream(
+        conn: &mut diesel::PgConnection,
+    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
+        super::schema::_2024_campaigns::table
+            .select(Self::as_select())
+            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    }
+
     /// Number of rows.
     pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
         super::schema::_2024_campaigns::table

@@ -112,6 +112,33 @@ impl Customers {
             .load(conn)
     }
 
+    /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
+    /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
+    pub fn page_after(
+        conn: &mut diesel::PgConnection,
+        after: Option<&i64>,
+        limit: i64,
+    ) -> diesel::QueryResult<Vec<Self>> {
+        let page = super::schema::customers::table
+            .select(Self::as_select())
+            .order(super::schema::customers::id.asc())
+            .limit(limit);
+        match after {
+            Some(id) => page.filter(super::schema::customers::id.gt(id)).load(conn),
+            None => page.load(conn),
+        }
+    }
+
+    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
+    /// come back. The connection is busy until the iterator is dropped.
+    pub fn stream(
+        conn: &mut diesel::PgConnection,
+    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
+        super::schema::customers::table
+            .select(Self::as_select())
+            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    }
+
     /// Number of rows.
     pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
         super::schema::customers::table.count().get_result(conn)

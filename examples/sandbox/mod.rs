@@ -5,7 +5,7 @@
 //! Needs crates: bigdecimal, chrono, serde_json, uuid.
 //!
 //! Notes from generation:
-//! - daily_event_counts: no primary key, unique NOT NULL index, `_id` or `id` column, and no [aep_diesel.keys] entry: generated read-only
+//! - daily_event_counts: no primary key, unique NOT NULL index, `_id` or `id` column, and no [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)
 
 pub mod schema;
 pub mod types;

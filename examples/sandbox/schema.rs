@@ -100,7 +100,7 @@ diesel::table! {
 
 diesel::table! {
     // materialized view: read-only
-    // no key: the first column stands in for diesel's primary key; the model is read-only
+    // no key: the first column stands in for diesel's primary key; no find, update or delete
     daily_event_counts (day) {
         day -> Nullable<Timestamptz>,
         eventtype -> Nullable<Text>,

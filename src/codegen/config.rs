@@ -16,6 +16,7 @@
 //! derives = ["serde::Serialize", "serde::Deserialize"]
 //! views = true                              # read-only models for views and materialized views
 //! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables" / "none"
+//! read_only_tables = ["luma_.*"]           # read-only models: much less to compile
 //! [aep_diesel.keys]                          # keys for tables without a primary key
 //! luma_profile = ["_id"]
 //! [aep_diesel.types]                         # Rust types for SQL types aep-diesel does not know
@@ -81,6 +82,11 @@ pub struct Options {
     pub views: bool,
     /// `allow_tables_to_appear_in_same_query!` grouping. Default: foreign-key related tables.
     pub allow_tables: AllowTables,
+    /// Regexes (anchored) of tables that get read-only models: no insert or changeset struct, no
+    /// create, update or delete. Each writable model costs the compiler about a second (see the
+    /// codegen benchmark), so a sandbox of thousands of datasets that the program only reads should
+    /// list them here. Default: none (views are always read-only).
+    pub read_only_tables: Vec<String>,
     /// Keys for tables without a primary key, by table name.
     pub keys: BTreeMap<String, Vec<String>>,
     /// Rust types for SQL types aep-diesel does not know, by SQL type name. The value must be a type whose
@@ -105,6 +111,7 @@ impl Default for Options {
             derives: Vec::new(),
             views: true,
             allow_tables: AllowTables::FkRelatedTables,
+            read_only_tables: Vec::new(),
             keys: BTreeMap::new(),
             types: BTreeMap::new(),
             output_dir: PathBuf::from("src/schema"),
@@ -155,6 +162,8 @@ struct AepSection {
     derives: Vec<String>,
     views: Option<bool>,
     allow_tables_to_appear_in_same_query: Option<AllowTables>,
+    #[serde(default)]
+    read_only_tables: Vec<String>,
     #[serde(default)]
     keys: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -247,6 +256,7 @@ impl Options {
         if let Some(at) = a.allow_tables_to_appear_in_same_query {
             o.allow_tables = at;
         }
+        o.read_only_tables = a.read_only_tables;
         o.keys = a.keys;
         o.types = a.types;
         for (table, cols) in &o.keys {
@@ -255,7 +265,21 @@ impl Options {
             }
         }
         let _ = o.filter()?; // validate the regexes now
+        o.read_only_matcher()?;
         Ok(o)
+    }
+
+    /// The compiled `read_only_tables` patterns.
+    pub(crate) fn read_only_matcher(&self) -> Result<Vec<regex::Regex>> {
+        self.read_only_tables
+            .iter()
+            .map(|p| {
+                regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| Error::InvalidConfig {
+                    setting: "read_only_tables".into(),
+                    reason: format!("{p:?} is not a valid regular expression: {e}"),
+                })
+            })
+            .collect()
     }
 
     /// The introspection filter these options describe.

@@ -8,7 +8,7 @@
 //! - `types.rs`: a Rust struct per composite type (XDM object) and a Rust enum per enum type, loadable
 //!   and writable;
 //! - one module per table and view: a read struct, an insert struct, a changeset struct and CRUD
-//!   functions (views and key-less tables get read-only models).
+//!   functions (views get read-only models; key-less tables get no find, update or delete).
 //!
 //! The output depends only on the model and the options: the same input gives the same bytes.
 
@@ -88,55 +88,15 @@ impl Generated {
     }
 
     /// Format every file with `rustfmt` (`$RUSTFMT` or the one on `PATH`): edition 2024, default style,
-    /// ignoring any `rustfmt.toml`, so the result is the same in every checkout.
+    /// ignoring any `rustfmt.toml`, so the result is the same in every checkout. Files are formatted in
+    /// batches, on every core.
     pub fn rustfmt(mut self) -> Result<Self> {
-        use std::io::Write as _;
-        let program = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
         static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let cfg =
+        let work =
             std::env::temp_dir().join(format!("aep-diesel-rustfmt-{}-{call}", std::process::id()));
-        std::fs::create_dir_all(&cfg)
-            .map_err(|e| Error::io("creating a rustfmt config directory", e))?;
-        std::fs::write(cfg.join("rustfmt.toml"), "")
-            .map_err(|e| Error::io("writing rustfmt.toml", e))?;
-        let result = (|| {
-            for (name, text) in self.files.iter_mut() {
-                let mut child = std::process::Command::new(&program)
-                    .args(["--edition", "2024", "--emit", "stdout", "--quiet", "--config-path"])
-                    .arg(&cfg)
-                    .current_dir(&cfg)
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .map_err(|e| Error::Codegen {
-                        message: format!(
-                            "running rustfmt: {e}; install it (rustup component add rustfmt) or skip formatting"
-                        ),
-                    })?;
-                let mut stdin = child.stdin.take().expect("piped");
-                let input = text.clone();
-                let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-                let out = child
-                    .wait_with_output()
-                    .map_err(|e| Error::io("running rustfmt", e))?;
-                let _ = writer.join();
-                if !out.status.success() {
-                    return Err(Error::Codegen {
-                        message: format!(
-                            "rustfmt rejected {name}: {}",
-                            String::from_utf8_lossy(&out.stderr).trim()
-                        ),
-                    });
-                }
-                *text = String::from_utf8(out.stdout).map_err(|_| Error::Codegen {
-                    message: format!("rustfmt returned non-UTF-8 for {name}"),
-                })?;
-            }
-            Ok(())
-        })();
-        let _ = std::fs::remove_dir_all(&cfg);
+        let result = format_in(&work, &mut self.files);
+        let _ = std::fs::remove_dir_all(&work);
         result.map(|()| self)
     }
 
@@ -161,8 +121,94 @@ impl Generated {
     }
 }
 
+/// Run rustfmt over `files`, using `work` as scratch space.
+fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
+    let io = |what: &str, e| Error::io(format!("{what} for rustfmt"), e);
+    let src = work.join("src");
+    std::fs::create_dir_all(&src).map_err(|e| io("creating a directory", e))?;
+    std::fs::write(work.join("rustfmt.toml"), "").map_err(|e| io("writing rustfmt.toml", e))?;
+    for (name, text) in files.iter() {
+        std::fs::write(src.join(name), text).map_err(|e| io("writing a file", e))?;
+    }
+    // rustfmt formats the modules a file declares, so mod.rs (which declares all the others) is left
+    // out of the batches and formatted alone, through stdin.
+    let names: Vec<String> = files
+        .keys()
+        .filter(|n| n.as_str() != "mod.rs")
+        .cloned()
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let per = names.len().div_ceil(workers).clamp(1, 400);
+    let program = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
+    let run = |args: &[&std::ffi::OsStr], stdin: Option<&str>| -> Result<Vec<u8>> {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(&program)
+            .args(["--edition", "2024", "--quiet", "--config-path"])
+            .arg(work)
+            .args(args)
+            .current_dir(work)
+            .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::Codegen {
+                message: format!(
+                    "running rustfmt: {e}; install it (rustup component add rustfmt) or skip formatting"
+                ),
+            })?;
+        if let Some(text) = stdin {
+            let mut pipe = child.stdin.take().expect("piped");
+            let text = text.to_string();
+            std::thread::spawn(move || pipe.write_all(text.as_bytes()));
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io("running rustfmt", e))?;
+        if !out.status.success() {
+            return Err(Error::Codegen {
+                message: format!(
+                    "rustfmt rejected the generated code: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        Ok(out.stdout)
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = names
+            .chunks(per)
+            .map(|chunk| {
+                let paths: Vec<PathBuf> = chunk.iter().map(|n| src.join(n)).collect();
+                let run = &run;
+                scope.spawn(move || {
+                    let args: Vec<&std::ffi::OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
+                    run(&args, None)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().expect("rustfmt thread").map(|_| ()))
+    })?;
+    for name in &names {
+        let text = std::fs::read_to_string(src.join(name)).map_err(|e| io("reading a file", e))?;
+        files.insert(name.clone(), text);
+    }
+    if let Some(m) = files.get("mod.rs").cloned() {
+        let out = run(&["--emit".as_ref(), "stdout".as_ref()], Some(&m))?;
+        let text = String::from_utf8(out).map_err(|_| Error::Codegen {
+            message: "rustfmt returned non-UTF-8".into(),
+        })?;
+        files.insert("mod.rs".into(), text);
+    }
+    Ok(())
+}
+
 /// Generate the files for `model`. Never fails because of one odd table: tables that cannot get a full
-/// model get a read-only one and a line in [`Generated::warnings`]. Fails only on invalid options.
+/// model get a smaller one (no key: no find, update or delete) and a line in
+/// [`Generated::warnings`]. Fails only on invalid options.
 pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
     let plan = Plan::new(model, options)?;
     let mut files = BTreeMap::new();
@@ -170,9 +216,31 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
     if !plan.generated_types.is_empty() || plan.unknown.values().any(|u| u.rust.is_some()) {
         files.insert("types.rs".to_string(), rust_types::render(&plan));
     }
-    for t in &plan.tables {
-        files.insert(format!("{}.rs", t.module), models::render(&plan, t));
-    }
+    // Model files are independent: render them on every core.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let per = plan.tables.len().div_ceil(workers).max(1);
+    let rendered: Vec<Vec<(String, String)>> = std::thread::scope(|scope| {
+        let plan = &plan;
+        let handles: Vec<_> = plan
+            .tables
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|t| (format!("{}.rs", t.module), models::render(plan, t)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("model rendering"))
+            .collect()
+    });
+    files.extend(rendered.into_iter().flatten());
     files.insert("mod.rs".to_string(), render_mod(&plan, &files));
     Ok(Generated {
         files,
@@ -298,6 +366,8 @@ pub(crate) struct TablePlan<'a> {
     pub cols: Vec<ColPlan<'a>>,
     /// Indexes into `cols` of the chosen key.
     pub key: Option<(Vec<usize>, KeySource)>,
+    /// Listed in `read_only_tables`.
+    pub read_only: bool,
 }
 
 impl TablePlan<'_> {
@@ -320,7 +390,7 @@ impl TablePlan<'_> {
     }
 
     pub fn writable(&self) -> bool {
-        !self.t.kind.is_view()
+        !self.t.kind.is_view() && !self.read_only
     }
 
     pub fn key_note(&self) -> String {
@@ -329,7 +399,7 @@ impl TablePlan<'_> {
                 let names: Vec<&str> = cols.iter().map(|i| self.cols[*i].c.name.as_str()).collect();
                 format!("Keyed by {} ({}).", names.join(", "), src.describe())
             }
-            None => "No key: read-only (no find, update or delete).".into(),
+            None => "No key: no find, update or delete.".into(),
         }
     }
 }
@@ -569,6 +639,7 @@ impl<'a> Plan<'a> {
             }
         };
 
+        let read_only = opts.read_only_matcher()?;
         let mut table_idents = Names::with_reserved(&["sql_types"]);
         let mut modules = Names::with_reserved(&["schema", "types", "mod"]);
         for t in selected {
@@ -615,7 +686,7 @@ impl<'a> Plan<'a> {
             if key.is_none() {
                 plan.warnings.push(format!(
                     "{}: no primary key, unique NOT NULL index, `_id` or `id` column, and no \
-                     [aep_diesel.keys] entry: generated read-only",
+                     [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)",
                     t.name
                 ));
             }
@@ -637,6 +708,7 @@ impl<'a> Plan<'a> {
                 ));
             }
             plan.tables.push(TablePlan {
+                read_only: read_only.iter().any(|r| r.is_match(&t.name)),
                 t,
                 ident,
                 schema_prefix,

@@ -355,6 +355,40 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "            {order}").unwrap();
     }
     s.push_str("            .limit(limit)\n            .offset(offset)\n            .load(conn)\n    }\n\n");
+    if let [(p, c, ty)] = key_params.as_slice() {
+        let col = format!("{table}::{}", c.ident);
+        s.push_str(
+            "    /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when\n\
+             \x20   /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.\n",
+        );
+        writeln!(
+            s,
+            "    pub fn page_after({conn}, after: Option<{ty}>, limit: i64) -> diesel::QueryResult<Vec<Self>> {{"
+        )
+        .unwrap();
+        writeln!(s, "        let page = {table}::table.select(Self::as_select()).order({col}.asc()).limit(limit);").unwrap();
+        writeln!(s, "        match after {{").unwrap();
+        writeln!(
+            s,
+            "            Some({p}) => page.filter({col}.gt({p})).load(conn),"
+        )
+        .unwrap();
+        s.push_str("            None => page.load(conn),\n        }\n    }\n\n");
+    }
+    s.push_str(
+        "    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows\n\
+         \x20   /// come back. The connection is busy until the iterator is dropped.\n",
+    );
+    writeln!(
+        s,
+        "    pub fn stream({conn}) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {{"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "        {table}::table.select(Self::as_select()).load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)\n    }}\n"
+    )
+    .unwrap();
     s.push_str("    /// Number of rows.\n");
     writeln!(s, "    pub fn count({conn}) -> diesel::QueryResult<i64> {{").unwrap();
     writeln!(s, "        {table}::table.count().get_result(conn)\n    }}").unwrap();

@@ -143,7 +143,7 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
         _ => {}
     }
     if t.key.is_none() {
-        s.push_str("    // no key: the first column stands in for diesel's primary key; the model is read-only\n");
+        s.push_str("    // no key: the first column stands in for diesel's primary key; no find, update or delete\n");
     }
     if t.ident != t.t.name {
         writeln!(s, "    #[sql_name = {}]", lit(&t.t.name)).unwrap();

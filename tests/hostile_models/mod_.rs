@@ -86,6 +86,33 @@ impl Mod {
             .load(conn)
     }
 
+    /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
+    /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
+    pub fn page_after(
+        conn: &mut diesel::PgConnection,
+        after: Option<&i32>,
+        limit: i64,
+    ) -> diesel::QueryResult<Vec<Self>> {
+        let page = super::schema::mod_::table
+            .select(Self::as_select())
+            .order(super::schema::mod_::id.asc())
+            .limit(limit);
+        match after {
+            Some(id) => page.filter(super::schema::mod_::id.gt(id)).load(conn),
+            None => page.load(conn),
+        }
+    }
+
+    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
+    /// come back. The connection is busy until the iterator is dropped.
+    pub fn stream(
+        conn: &mut diesel::PgConnection,
+    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
+        super::schema::mod_::table
+            .select(Self::as_select())
+            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    }
+
     /// Number of rows.
     pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
         super::schema::mod_::table.count().get_result(conn)

@@ -2,8 +2,8 @@
 //! Model and CRUD for table `new_option`. Keyed by id (the primary key).
 
 use diesel::{
-    Connection as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
-    RunQueryDsl as _, SelectableHelper as _,
+    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
 };
 
 /// A row of table `new_option`.
@@ -15,48 +15,7 @@ pub struct NewOption {
     pub id: i32,
 }
 
-/// A new row for table `new_option`.
-#[derive(Debug, Clone, PartialEq, diesel::Insertable)]
-#[diesel(table_name = super::schema::new_option)]
-pub struct NewNewOption {
-    pub id: i32,
-}
-
 impl NewOption {
-    /// Rows per INSERT in [`Self::create_many`], keeping each statement under PostgreSQL's 65535 bind parameters.
-    pub const INSERT_CHUNK: usize = 65535;
-
-    /// Insert one row and return it as stored.
-    pub fn create(
-        conn: &mut diesel::PgConnection,
-        new: &NewNewOption,
-    ) -> diesel::QueryResult<Self> {
-        diesel::insert_into(super::schema::new_option::table)
-            .values(new)
-            .returning(Self::as_returning())
-            .get_result(conn)
-    }
-
-    /// Insert many rows in one transaction (all or none), in statements of at most
-    /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
-    pub fn create_many(
-        conn: &mut diesel::PgConnection,
-        rows: &[NewNewOption],
-    ) -> diesel::QueryResult<Vec<Self>> {
-        conn.transaction(|conn| {
-            let mut out = Vec::with_capacity(rows.len());
-            for chunk in rows.chunks(Self::INSERT_CHUNK) {
-                out.extend(
-                    diesel::insert_into(super::schema::new_option::table)
-                        .values(chunk)
-                        .returning(Self::as_returning())
-                        .get_results(conn)?,
-                );
-            }
-            Ok(out)
-        })
-    }
-
     /// The row with this key, if any.
     pub fn find(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<Option<Self>> {
         super::schema::new_option::table
@@ -80,16 +39,35 @@ impl NewOption {
             .load(conn)
     }
 
+    /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
+    /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
+    pub fn page_after(
+        conn: &mut diesel::PgConnection,
+        after: Option<&i32>,
+        limit: i64,
+    ) -> diesel::QueryResult<Vec<Self>> {
+        let page = super::schema::new_option::table
+            .select(Self::as_select())
+            .order(super::schema::new_option::id.asc())
+            .limit(limit);
+        match after {
+            Some(id) => page.filter(super::schema::new_option::id.gt(id)).load(conn),
+            None => page.load(conn),
+        }
+    }
+
+    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
+    /// come back. The connection is busy until the iterator is dropped.
+    pub fn stream(
+        conn: &mut diesel::PgConnection,
+    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
+        super::schema::new_option::table
+            .select(Self::as_select())
+            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    }
+
     /// Number of rows.
     pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
         super::schema::new_option::table.count().get_result(conn)
-    }
-
-    /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<usize> {
-        diesel::delete(
-            super::schema::new_option::table.filter(super::schema::new_option::id.eq(id)),
-        )
-        .execute(conn)
     }
 }

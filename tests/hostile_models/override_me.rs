@@ -89,6 +89,35 @@ impl OverrideMe {
             .load(conn)
     }
 
+    /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
+    /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
+    pub fn page_after(
+        conn: &mut diesel::PgConnection,
+        after: Option<&str>,
+        limit: i64,
+    ) -> diesel::QueryResult<Vec<Self>> {
+        let page = super::schema::override_me::table
+            .select(Self::as_select())
+            .order(super::schema::override_me::ref_.asc())
+            .limit(limit);
+        match after {
+            Some(ref_) => page
+                .filter(super::schema::override_me::ref_.gt(ref_))
+                .load(conn),
+            None => page.load(conn),
+        }
+    }
+
+    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
+    /// come back. The connection is busy until the iterator is dropped.
+    pub fn stream(
+        conn: &mut diesel::PgConnection,
+    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
+        super::schema::override_me::table
+            .select(Self::as_select())
+            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    }
+
     /// Number of rows.
     pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
         super::schema::override_me::table.count().get_result(conn)

@@ -156,7 +156,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    // no key: the first column stands in for diesel's primary key; the model is read-only
+    // no key: the first column stands in for diesel's primary key; no find, update or delete
     no_key_at_all (a) {
         a -> Nullable<Text>,
         b -> Nullable<Int4>,

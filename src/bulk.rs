@@ -1,0 +1,253 @@
+//! Bulk writes and paged reads.
+//!
+//! - [`insert_in_batches`]: multi-row `INSERT`s, each under PostgreSQL's 65,535 bind parameters, all in
+//!   one transaction.
+//! - [`copy_in`]: one binary `COPY … FROM STDIN` (Diesel's `copy_from(..).from_insertable(..)`), in a
+//!   transaction: the fastest way in.
+//! - Both write all rows or none, and a refused row is reported by its position
+//!   ([`Error::BulkRow`]).
+//! - [`pages`]: keyset pagination as an iterator of pages, the natural way through Query Service's
+//!   50,000-rows-per-query default; for one pass with flat memory on PostgreSQL, stream with Diesel's
+//!   `load_iter::<_, diesel::pg::PgRowByRowLoadingMode>` (the generated models' `stream`).
+//!
+//! The helpers take the statement as a closure, so they work with any table, generated model or
+//! hand-written `Insertable`:
+//!
+//! ```no_run
+//! # use diesel::prelude::*;
+//! # diesel::table! { events (id) { id -> BigInt, label -> Text } }
+//! #[derive(Insertable)]
+//! #[diesel(table_name = events, treat_none_as_default_value = false)]
+//! struct NewEvent { id: i64, label: String }
+//!
+//! # fn f(conn: &mut PgConnection, rows: Vec<NewEvent>) -> aep_diesel::Result<()> {
+//! // COPY, all or nothing:
+//! aep_diesel::bulk::copy_in(conn, &rows, |conn, chunk| {
+//!     diesel::copy_from(events::table).from_insertable(chunk).execute(conn)
+//! })?;
+//! // or INSERT batches, each under the bind-parameter limit (2 columns per row):
+//! aep_diesel::bulk::insert_in_batches(conn, &rows, 2, |conn, chunk| {
+//!     diesel::insert_into(events::table).values(chunk).execute(conn)
+//! })?;
+//! # Ok(()) }
+//! ```
+
+use diesel::connection::Connection;
+use diesel::pg::PgConnection;
+use diesel::result::{Error as DieselError, QueryResult};
+
+use crate::error::{Error, Result};
+
+/// PostgreSQL's limit on bind parameters in one statement.
+pub const MAX_BIND_PARAMS: usize = 65_535;
+
+/// Query Service's default cap on rows returned by one query for third-party clients.
+pub const PLATFORM_ROW_LIMIT: usize = 50_000;
+
+/// Rows per multi-row `INSERT` when each row binds `columns` values.
+pub fn rows_per_insert(columns: usize) -> usize {
+    (MAX_BIND_PARAMS / columns.max(1)).max(1)
+}
+
+/// Insert `rows` with multi-row `INSERT`s of at most [`rows_per_insert`]`(columns)` rows, in one
+/// transaction. `insert` runs one statement for the chunk it is given and returns the rows it wrote.
+///
+/// All rows are written or none. When the server refuses the data, [`Error::BulkRow`] gives the
+/// zero-based position of the first row that cannot be written (found by retrying inside savepoints).
+pub fn insert_in_batches<R>(
+    conn: &mut PgConnection,
+    rows: &[R],
+    columns: usize,
+    mut insert: impl FnMut(&mut PgConnection, &[R]) -> QueryResult<usize>,
+) -> Result<usize> {
+    let per = rows_per_insert(columns);
+    conn.transaction::<usize, Error, _>(|conn| {
+        let mut written = 0;
+        for (n, chunk) in rows.chunks(per).enumerate() {
+            match conn.transaction(|c| insert(c, chunk)) {
+                Ok(k) => written += k,
+                Err(e) => return Err(locate(conn, chunk, n * per, e, &mut insert)),
+            }
+        }
+        Ok(written)
+    })
+}
+
+/// Load `rows` with one `COPY … FROM STDIN` in a transaction. `copy` runs the COPY for the rows it is
+/// given (typically `diesel::copy_from(t::table).from_insertable(chunk).execute(conn)`, binary format).
+///
+/// All rows are loaded or none; a refused row is reported as [`Error::BulkRow`] with its position.
+pub fn copy_in<R>(
+    conn: &mut PgConnection,
+    rows: &[R],
+    mut copy: impl FnMut(&mut PgConnection, &[R]) -> QueryResult<usize>,
+) -> Result<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    conn.transaction::<usize, Error, _>(|conn| match conn.transaction(|c| copy(c, rows)) {
+        Ok(k) => Ok(k),
+        Err(e) => Err(locate(conn, rows, 0, e, &mut copy)),
+    })
+}
+
+/// Find the first row of `rows` that cannot be written: the smallest failing prefix, by bisection,
+/// each try inside a savepoint that is rolled back. `first_error` is reported when the prefix search
+/// cannot reproduce the failure (e.g. a conflict with rows written concurrently).
+fn locate<R>(
+    conn: &mut PgConnection,
+    rows: &[R],
+    offset: usize,
+    first_error: DieselError,
+    write: &mut impl FnMut(&mut PgConnection, &[R]) -> QueryResult<usize>,
+) -> Error {
+    let mut attempt = |conn: &mut PgConnection, n: usize| -> Option<DieselError> {
+        let r: QueryResult<()> = conn.transaction(|c| {
+            write(c, &rows[..n])?;
+            Err(DieselError::RollbackTransaction)
+        });
+        match r {
+            Err(DieselError::RollbackTransaction) | Ok(()) => None,
+            Err(e) => Some(e),
+        }
+    };
+    // invariant: rows[..lo] succeed, rows[..hi] fail
+    let (mut lo, mut hi) = (0, rows.len());
+    let mut err = first_error;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match attempt(conn, mid) {
+            Some(e) => {
+                hi = mid;
+                err = e;
+            }
+            None => lo = mid,
+        }
+    }
+    Error::BulkRow {
+        row: offset + lo,
+        source: Box::new(Error::Query(err)),
+    }
+}
+
+/// Keyset pagination as an iterator of pages: `fetch(after, limit)` returns up to `limit` rows
+/// ordered by key, starting after the key `after` (from the start when `None`); `key` gives a row's
+/// key. Iteration stops after the first short page. Each page is one query, so a page size of at most
+/// [`PLATFORM_ROW_LIMIT`] reads any number of rows from Query Service.
+///
+/// ```no_run
+/// # use aep_diesel::diesel::prelude::*;
+/// # diesel::table! { events (id) { id -> BigInt } }
+/// # fn f(conn: &mut PgConnection) -> diesel::QueryResult<()> {
+/// let pages = aep_diesel::bulk::pages(10_000, |after: Option<&i64>, limit| {
+///     let q = events::table.select(events::id).order(events::id).limit(limit);
+///     match after {
+///         Some(k) => q.filter(events::id.gt(*k)).load::<i64>(conn),
+///         None => q.load::<i64>(conn),
+///     }
+/// }, |id| *id);
+/// for page in pages {
+///     for id in page? { /* ... */ }
+/// }
+/// # Ok(()) }
+/// ```
+pub fn pages<T, K, F, G>(page_size: usize, fetch: F, key: G) -> Pages<T, K, F, G>
+where
+    F: FnMut(Option<&K>, i64) -> QueryResult<Vec<T>>,
+    G: Fn(&T) -> K,
+{
+    Pages {
+        page_size: page_size.max(1),
+        fetch,
+        key,
+        after: None,
+        done: false,
+        _rows: std::marker::PhantomData,
+    }
+}
+
+/// The iterator returned by [`pages`].
+pub struct Pages<T, K, F, G> {
+    page_size: usize,
+    fetch: F,
+    key: G,
+    after: Option<K>,
+    done: bool,
+    _rows: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T, K, F, G> std::fmt::Debug for Pages<T, K, F, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("page_size", &self.page_size)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<T, K, F, G> Iterator for Pages<T, K, F, G>
+where
+    F: FnMut(Option<&K>, i64) -> QueryResult<Vec<T>>,
+    G: Fn(&T) -> K,
+{
+    type Item = QueryResult<Vec<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let limit = i64::try_from(self.page_size).unwrap_or(i64::MAX);
+        match (self.fetch)(self.after.as_ref(), limit) {
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Ok(page) => {
+                if page.len() < self.page_size {
+                    self.done = true;
+                }
+                match page.last() {
+                    Some(last) => self.after = Some((self.key)(last)),
+                    None => return None,
+                }
+                Some(Ok(page))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_sizes_respect_the_bind_limit() {
+        assert_eq!(super::rows_per_insert(5), 13_107);
+        assert_eq!(super::rows_per_insert(0), 65_535);
+        assert_eq!(super::rows_per_insert(70_000), 1);
+        assert!(super::rows_per_insert(7) * 7 <= super::MAX_BIND_PARAMS);
+    }
+
+    #[test]
+    fn pages_stop_after_a_short_page() {
+        let data: Vec<i64> = (1..=25).collect();
+        let mut calls = 0;
+        let pages: Vec<Vec<i64>> = super::pages(
+            10,
+            |after: Option<&i64>, limit| {
+                calls += 1;
+                let start = after.map_or(0, |a| *a as usize);
+                Ok(data
+                    .iter()
+                    .copied()
+                    .skip(start)
+                    .take(limit as usize)
+                    .collect())
+            },
+            |x| *x,
+        )
+        .collect::<Result<_, _>>()
+        .unwrap();
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5]);
+        assert_eq!(calls, 3);
+        assert_eq!(pages.concat(), data);
+    }
+}

@@ -1,0 +1,204 @@
+//! Bulk writes (INSERT batches and binary COPY), all-or-nothing with the failing row named; streaming
+//! and keyset pages through the generated models.
+mod common;
+
+use std::str::FromStr;
+
+use aep_diesel::{Error, bulk};
+use bigdecimal::BigDecimal;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+#[allow(dead_code)]
+#[path = "../examples/sandbox/mod.rs"]
+mod sandbox;
+
+diesel::table! {
+    loads (id) {
+        id -> Int8,
+        label -> Text,
+        amount -> Numeric,
+        qty -> Int4,
+        at -> Timestamptz,
+    }
+}
+
+#[derive(Insertable, Clone)]
+#[diesel(table_name = loads, treat_none_as_default_value = false)]
+struct Load {
+    id: i64,
+    label: String,
+    amount: BigDecimal,
+    qty: i32,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+fn data(n: usize, bad_at: Option<usize>) -> Vec<Load> {
+    (0..n)
+        .map(|i| Load {
+            id: i as i64,
+            label: format!("row {i}"),
+            amount: BigDecimal::from_str("12.34").unwrap(),
+            qty: if Some(i) == bad_at {
+                -1
+            } else {
+                (i % 50) as i32
+            },
+            at: chrono::Utc::now(),
+        })
+        .collect()
+}
+
+fn engine(db: &str) -> aep_diesel::Engine {
+    let s = common::server();
+    let engine = s
+        .builder_for(s.create_database(db).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    engine
+        .get()
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE loads (id bigint, label text NOT NULL, amount numeric(12,2), \
+             qty integer CHECK (qty >= 0), at timestamptz)",
+        )
+        .unwrap();
+    engine
+}
+
+fn count(conn: &mut PgConnection) -> i64 {
+    loads::table.count().get_result(conn).unwrap()
+}
+
+#[test]
+fn insert_batches_stay_under_the_bind_limit_and_are_all_or_nothing() {
+    let engine = engine("bulk_insert");
+    let mut conn = engine.get().unwrap();
+    // 40,000 rows x 5 columns = 200,000 parameters: one statement would be refused by the server
+    let rows = data(40_000, None);
+    let mut statements = 0;
+    let written = bulk::insert_in_batches(&mut conn, &rows, 5, |c, chunk| {
+        statements += 1;
+        assert!(chunk.len() * 5 <= bulk::MAX_BIND_PARAMS);
+        diesel::insert_into(loads::table).values(chunk).execute(c)
+    })
+    .unwrap();
+    assert_eq!((written, statements), (40_000, 4));
+    assert_eq!(count(&mut conn), 40_000);
+    // a bad row in the third batch: nothing of this load is kept, and the row is named
+    let e = bulk::insert_in_batches(&mut conn, &data(40_000, Some(31_234)), 5, |c, chunk| {
+        diesel::insert_into(loads::table).values(chunk).execute(c)
+    })
+    .unwrap_err();
+    match &e {
+        Error::BulkRow { row, source } => {
+            assert_eq!(*row, 31_234);
+            assert!(source.to_string().contains("loads_qty_check"), "{source}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("row 31234"));
+    assert_eq!(
+        count(&mut conn),
+        40_000,
+        "the failed load left nothing behind"
+    );
+}
+
+#[test]
+fn copy_loads_everything_or_names_the_bad_row() {
+    let engine = engine("bulk_copy");
+    let mut conn = engine.get().unwrap();
+    let rows = data(100_000, None);
+    let n = bulk::copy_in(&mut conn, &rows, |c, chunk| {
+        diesel::copy_from(loads::table)
+            .from_insertable(chunk)
+            .execute(c)
+    })
+    .unwrap();
+    assert_eq!(n, 100_000);
+    assert_eq!(count(&mut conn), 100_000);
+    let sum: Option<BigDecimal> = loads::table
+        .select(diesel::dsl::sum(loads::amount))
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(sum.unwrap(), BigDecimal::from_str("1234000.00").unwrap());
+    for bad in [0, 77_777, 99_999] {
+        let e = bulk::copy_in(&mut conn, &data(100_000, Some(bad)), |c, chunk| {
+            diesel::copy_from(loads::table)
+                .from_insertable(chunk)
+                .execute(c)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::BulkRow { row, .. } if row == bad),
+            "{e:?}"
+        );
+        assert_eq!(count(&mut conn), 100_000);
+    }
+    // the connection is usable afterwards (no transaction left open)
+    assert_eq!(
+        bulk::copy_in(&mut conn, &data(3, None), |c, k| diesel::copy_from(
+            loads::table
+        )
+        .from_insertable(k)
+        .execute(c))
+        .unwrap(),
+        3
+    );
+}
+
+#[test]
+fn generated_create_many_is_chunked_and_atomic() {
+    use sandbox::customers::{Customers, NewCustomers};
+    let s = common::server();
+    let engine = s
+        .builder_for(s.create_database("bulk_models").unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    engine
+        .run_migrations(aep_diesel::sample::MIGRATIONS)
+        .unwrap();
+    let mut conn = engine.get().unwrap();
+    let new = |i: usize| NewCustomers {
+        id: None,
+        email: format!("c{i}@example.com"),
+        name: format!("Customer {i}"),
+        country: None,
+        created_at: None,
+    };
+    let rows: Vec<NewCustomers> = (0..30_000).map(new).collect();
+    assert!(rows.len() > Customers::INSERT_CHUNK * 2);
+    let created = Customers::create_many(&mut conn, &rows).unwrap();
+    assert_eq!(created.len(), 30_000);
+    let before = Customers::count(&mut conn).unwrap();
+    // a duplicate e-mail in the last chunk rolls back the whole call
+    let mut again: Vec<NewCustomers> = (30_000..60_000).map(new).collect();
+    again[29_999].email = "c5@example.com".into();
+    assert!(Customers::create_many(&mut conn, &again).is_err());
+    assert_eq!(Customers::count(&mut conn).unwrap(), before);
+
+    // keyset pages in key order, through aep_diesel::bulk::pages and the generated page_after
+    let mut seen = Vec::new();
+    for page in bulk::pages(
+        7_000,
+        |after: Option<&i64>, limit| Customers::page_after(&mut conn, after, limit),
+        |c| c.id,
+    ) {
+        let page = page.unwrap();
+        assert!(page.len() <= 7_000);
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    assert_eq!(seen.len() as i64, before);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+
+    // streaming row by row yields every row
+    let mut streamed = 0;
+    for c in Customers::stream(&mut conn).unwrap() {
+        assert!(c.unwrap().email.contains('@'));
+        streamed += 1;
+    }
+    assert_eq!(streamed, before);
+}
