@@ -48,29 +48,76 @@ struct RelRow {
     comment: Option<String>,
 }
 
-#[derive(QueryableByName)]
+type ColSql = (
+    Oid,
+    Int2,
+    Text,
+    Oid,
+    Int4,
+    Nullable<Text>,
+    Bool,
+    Text,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+);
+type ColTuple = (
+    u32,
+    i16,
+    String,
+    u32,
+    i32,
+    Option<String>,
+    bool,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+impl From<ColTuple> for ColRow {
+    fn from(t: ColTuple) -> Self {
+        let (
+            rel,
+            num,
+            name,
+            type_oid,
+            typmod,
+            display,
+            not_null,
+            identity,
+            generated,
+            default_expr,
+            comment,
+        ) = t;
+        ColRow {
+            rel,
+            num,
+            name,
+            type_oid,
+            typmod,
+            display,
+            not_null,
+            identity,
+            generated,
+            default_expr,
+            comment,
+        }
+    }
+}
+
 struct ColRow {
-    #[diesel(sql_type = Oid)]
     rel: u32,
-    #[diesel(sql_type = Int2)]
     num: i16,
-    #[diesel(sql_type = Text)]
     name: String,
-    #[diesel(sql_type = Oid)]
     type_oid: u32,
-    #[diesel(sql_type = Int4)]
     typmod: i32,
-    #[diesel(sql_type = Text)]
-    display: String,
-    #[diesel(sql_type = Bool)]
+    /// The server's display text, read only where a type modifier makes it differ from the type's.
+    display: Option<String>,
     not_null: bool,
-    #[diesel(sql_type = Text)]
     identity: String,
-    #[diesel(sql_type = Text)]
     generated: String,
-    #[diesel(sql_type = Nullable<Text>)]
     default_expr: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     comment: Option<String>,
 }
 
@@ -80,6 +127,8 @@ struct TypeRow {
     oid: u32,
     #[diesel(sql_type = Text)]
     name: String,
+    #[diesel(sql_type = Text)]
+    display: String,
     #[diesel(sql_type = Text)]
     schema: String,
     #[diesel(sql_type = Text)]
@@ -130,12 +179,18 @@ struct ConRow {
     name: String,
     #[diesel(sql_type = Text)]
     kind: String,
-    #[diesel(sql_type = Array<Nullable<Text>>)]
-    columns: Vec<Option<String>>,
+    #[diesel(sql_type = Array<Int2>)]
+    keys: Vec<i16>,
     #[diesel(sql_type = Nullable<Text>)]
     ref_schema: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     ref_table: Option<String>,
+    #[diesel(sql_type = Oid)]
+    ref_rel: u32,
+    #[diesel(sql_type = Nullable<Array<Int2>>)]
+    ref_keys: Option<Vec<i16>>,
+    /// Referenced column names, read on the server only when the referenced table is outside the
+    /// reflected schemas (otherwise they are mapped from the columns already read).
     #[diesel(sql_type = Nullable<Array<Nullable<Text>>>)]
     ref_columns: Option<Vec<Option<String>>>,
     #[diesel(sql_type = Text)]
@@ -158,14 +213,16 @@ struct IdxRow {
     primary: bool,
     #[diesel(sql_type = Bool)]
     constraint: bool,
-    #[diesel(sql_type = Array<Nullable<Text>>)]
-    columns: Vec<Option<String>>,
+    /// Key column numbers (0 for an expression), without INCLUDE columns.
+    #[diesel(sql_type = Array<Int2>)]
+    keys: Vec<i16>,
+    /// The expression texts of the expression keys, in order (NULL when there are none).
+    #[diesel(sql_type = Nullable<Array<Text>>)]
+    expressions: Option<Vec<String>>,
     #[diesel(sql_type = Nullable<Text>)]
     predicate: Option<String>,
     #[diesel(sql_type = Text)]
     method: String,
-    #[diesel(sql_type = Text)]
-    definition: String,
 }
 
 /// `pg_class`'s own oid is fixed (1259) in every PostgreSQL; used instead of a `::regclass` cast, which
@@ -197,9 +254,16 @@ impl<'c> Catalog<'c> {
         query: impl diesel::query_dsl::methods::LoadQuery<'static, PgConnection, T>,
     ) -> Result<Vec<T>> {
         self.queries += 1;
-        query.load(self.conn).map_err(|e| Error::Introspection {
+        let start = std::time::Instant::now();
+        let rows = query.load(self.conn).map_err(|e| Error::Introspection {
             message: format!("reading {what} from pg_catalog: {e}"),
-        })
+        })?;
+        log::debug!(
+            "aep-diesel: read {} {what} in {:?}",
+            rows.len(),
+            start.elapsed()
+        );
+        Ok(rows)
     }
 
     /// The database and default schema. `current_schema()` is documented nowhere for Query Service, so
@@ -324,29 +388,65 @@ impl<'c> Catalog<'c> {
         }
 
         let types = self.types()?;
-        let by_oid: HashMap<u32, TypeRow> = types.iter().map(|t| (t.oid, t.clone())).collect();
+        let mut by_oid: HashMap<u32, TypeRow> = types.iter().map(|t| (t.oid, t.clone())).collect();
 
-        let cols: Vec<ColRow> = self.load(
-            "columns",
-            diesel::sql_query(format!(
-                "SELECT a.attrelid AS rel, a.attnum AS num, a.attname::text AS name, a.atttypid AS type_oid, \
-                        a.atttypmod AS typmod, pg_catalog.format_type(a.atttypid, a.atttypmod) AS display, \
-                        a.attnotnull AS not_null, a.attidentity::text AS identity, \
-                        a.attgenerated::text AS generated, \
-                        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr, d.description AS comment \
-                 FROM pg_catalog.pg_attribute a \
-                 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
-                 LEFT JOIN pg_catalog.pg_description d \
-                   ON d.objoid = a.attrelid AND d.objsubid = a.attnum AND d.classoid = {PG_CLASS_OID} \
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) \
-                   AND a.attnum > 0 AND NOT a.attisdropped \
-                 ORDER BY a.attrelid, a.attnum"
-            ))
-            .bind::<Array<Text>, _>(schemas.to_vec()),
-        )?;
+        // Positional decoding: the biggest result (one row per column of every table), where Diesel's
+        // by-name lookup would cost as much as the query.
+        self.queries += 1;
+        let start = std::time::Instant::now();
+        let cols: Vec<ColTuple> = diesel::dsl::sql::<ColSql>(&format!(
+            "SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, \
+                    a.atttypmod, \
+                    CASE WHEN a.atttypmod <> -1 THEN pg_catalog.format_type(a.atttypid, a.atttypmod) END, \
+                    a.attnotnull, a.attidentity::text, a.attgenerated::text, \
+                    pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), d.description \
+             FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+             LEFT JOIN pg_catalog.pg_description d \
+               ON d.objoid = a.attrelid AND d.objsubid = a.attnum AND d.classoid = {PG_CLASS_OID} \
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY("
+        ))
+        .bind::<Array<Text>, _>(schemas.to_vec())
+        // No ORDER BY: sorting 10⁵ rows spills to disk on the server; each table is sorted here.
+        .sql(") AND a.attnum > 0 AND NOT a.attisdropped")
+        .load(self.conn)
+        .map_err(|e| Error::Introspection {
+            message: format!("reading columns from pg_catalog: {e}"),
+        })?;
+        log::debug!(
+            "aep-diesel: read {} columns in {:?}",
+            cols.len(),
+            start.elapsed()
+        );
+        let mut names: HashMap<(u32, i16), String> = HashMap::with_capacity(cols.len());
+        // Columns typed by a table's row type (left out of the types query): read those types as opaque.
+        let mut missing: Vec<u32> = cols
+            .iter()
+            .map(|c| c.3)
+            .filter(|oid| !by_oid.contains_key(oid))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let extra: Vec<TypeRow> = self.load(
+                "row types used as column types",
+                diesel::sql_query(
+                    "SELECT t.oid, t.typname::text AS name, pg_catalog.format_type(t.oid, NULL) AS display, \
+                            n.nspname::text AS schema, 'p' AS kind, t.typcategory::text AS category, \
+                            t.typelem AS elem, t.typbasetype AS base, t.typtypmod AS base_typmod, \
+                            t.typnotnull AS not_null, NULL::text AS default_expr, NULL::text AS comment \
+                     FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+                     WHERE t.oid = ANY($1)",
+                )
+                .bind::<Array<Oid>, _>(missing),
+            )?;
+            by_oid.extend(extra.into_iter().map(|t| (t.oid, t)));
+        }
+        let cols = cols.into_iter().map(ColRow::from);
         for c in cols {
+            names.insert((c.rel, c.num), c.name.clone());
             let Some(t) = tables.get_mut(&c.rel) else {
                 continue;
             };
@@ -354,7 +454,7 @@ impl<'c> Catalog<'c> {
                 .then(|| c.default_expr.clone())
                 .flatten();
             t.columns.push(Column {
-                sql_type: sql_type(&by_oid, c.type_oid, c.typmod, &c.display),
+                sql_type: sql_type(&by_oid, c.type_oid, c.typmod, c.display.as_deref()),
                 name: c.name,
                 ordinal: c.num,
                 nullable: !c.not_null,
@@ -373,15 +473,17 @@ impl<'c> Catalog<'c> {
             });
         }
 
+        for t in tables.values_mut() {
+            t.columns.sort_by_key(|c| c.ordinal);
+        }
+
         let cons: Vec<ConRow> = self.load(
             "constraints",
             diesel::sql_query(
                 "SELECT con.conrelid AS rel, con.conname::text AS name, con.contype::text AS kind, \
-                        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) \
-                              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num \
-                              ORDER BY k.ord) AS columns, \
-                        rn.nspname::text AS ref_schema, rc.relname::text AS ref_table, \
-                        CASE WHEN con.contype = 'f' THEN \
+                        con.conkey AS keys, rn.nspname::text AS ref_schema, rc.relname::text AS ref_table, \
+                        con.confrelid AS ref_rel, con.confkey AS ref_keys, \
+                        CASE WHEN con.contype = 'f' AND rn.nspname <> ALL($1) THEN \
                           ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) \
                                 JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num \
                                 ORDER BY k.ord) END AS ref_columns, \
@@ -401,7 +503,11 @@ impl<'c> Catalog<'c> {
             let Some(t) = tables.get_mut(&c.rel) else {
                 continue;
             };
-            let columns: Vec<String> = c.columns.into_iter().flatten().collect();
+            let columns: Vec<String> = c
+                .keys
+                .iter()
+                .filter_map(|k| names.get(&(c.rel, *k)).cloned())
+                .collect();
             match c.kind.as_str() {
                 "p" => {
                     t.primary_key = Some(PrimaryKey {
@@ -418,12 +524,15 @@ impl<'c> Catalog<'c> {
                     columns,
                     referred_schema: c.ref_schema.unwrap_or_default(),
                     referred_table: c.ref_table.unwrap_or_default(),
-                    referred_columns: c
-                        .ref_columns
-                        .unwrap_or_default()
-                        .into_iter()
-                        .flatten()
-                        .collect(),
+                    referred_columns: match c.ref_columns {
+                        Some(server_side) => server_side.into_iter().flatten().collect(),
+                        None => c
+                            .ref_keys
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|k| names.get(&(c.ref_rel, *k)).cloned())
+                            .collect(),
+                    },
                     on_update: fk_action(&c.on_update),
                     on_delete: fk_action(&c.on_delete),
                 }),
@@ -452,19 +561,20 @@ impl<'c> Catalog<'c> {
             "indexes",
             diesel::sql_query(
                 "SELECT i.indrelid AS rel, ic.relname::text AS name, i.indisunique AS unique, \
-                        i.indisprimary AS primary, \
-                        EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid \
-                                AND k.contype IN ('p', 'u')) AS constraint, \
-                        ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
-                              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
-                              WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS columns, \
-                        pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate, am.amname::text AS method, \
-                        pg_catalog.pg_get_indexdef(i.indexrelid) AS definition \
+                        i.indisprimary AS primary, k.conindid IS NOT NULL AS constraint, \
+                        (i.indkey::int2[])[0:i.indnkeyatts - 1] AS keys, \
+                        CASE WHEN 0 = ANY (i.indkey::int2[]) THEN \
+                          ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, x.ord::int, true) \
+                                FROM unnest(i.indkey::int2[]) WITH ORDINALITY x(num, ord) \
+                                WHERE x.num = 0 ORDER BY x.ord) END AS expressions, \
+                        pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS predicate, am.amname::text AS method \
                  FROM pg_catalog.pg_index i \
                  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
                  JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
                  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN (SELECT DISTINCT conindid FROM pg_catalog.pg_constraint \
+                            WHERE contype IN ('p', 'u')) k ON k.conindid = i.indexrelid \
                  WHERE n.nspname = ANY($1) \
                  ORDER BY i.indrelid, ic.relname",
             )
@@ -474,15 +584,24 @@ impl<'c> Catalog<'c> {
             let Some(t) = tables.get_mut(&i.rel) else {
                 continue;
             };
+            let mut exprs = i.expressions.unwrap_or_default().into_iter();
+            let (columns, expressions) = i
+                .keys
+                .iter()
+                .map(|k| match names.get(&(i.rel, *k)) {
+                    Some(col) => (Some(col.clone()), col.clone()),
+                    None => (None, exprs.next().unwrap_or_default()),
+                })
+                .unzip();
             t.indexes.push(Index {
                 name: i.name,
-                columns: i.columns,
+                columns,
+                expressions,
                 unique: i.unique,
                 primary: i.primary,
                 constraint: i.constraint,
                 predicate: i.predicate,
                 method: i.method,
-                definition: i.definition,
             });
         }
 
@@ -510,7 +629,7 @@ impl<'c> Catalog<'c> {
         let mut composite_fields: HashMap<u32, Vec<Field>> = HashMap::new();
         for f in fields {
             composite_fields.entry(f.type_oid).or_default().push(Field {
-                sql_type: sql_type(&by_oid, f.field_type, f.typmod, &f.display),
+                sql_type: sql_type(&by_oid, f.field_type, f.typmod, Some(&f.display)),
                 name: f.name,
             });
         }
@@ -532,7 +651,7 @@ impl<'c> Catalog<'c> {
                     labels: enum_labels.remove(&t.oid).unwrap_or_default(),
                 },
                 "d" => TypeDef::Domain {
-                    base: sql_type(&by_oid, t.base, t.base_typmod, ""),
+                    base: sql_type(&by_oid, t.base, t.base_typmod, None),
                     not_null: t.not_null,
                     default: t.default_expr.clone(),
                 },
@@ -572,7 +691,8 @@ impl<'c> Catalog<'c> {
         self.load(
             "types",
             diesel::sql_query(format!(
-                "SELECT t.oid, t.typname::text AS name, n.nspname::text AS schema, t.typtype::text AS kind, \
+                "SELECT t.oid, t.typname::text AS name, pg_catalog.format_type(t.oid, NULL) AS display, \
+                        n.nspname::text AS schema, t.typtype::text AS kind, \
                         t.typcategory::text AS category, t.typelem AS elem, t.typbasetype AS base, \
                         t.typtypmod AS base_typmod, t.typnotnull AS not_null, \
                         pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS default_expr, d.description AS comment \
@@ -604,8 +724,16 @@ fn fk_action(code: &str) -> String {
 
 /// Build a column/field type from its oid. Unknown oids (a type the catalog query did not return)
 /// become a pseudo type named after the server's display text, so codegen sees them as unknown.
-fn sql_type(types: &HashMap<u32, TypeRow>, oid: u32, typmod: i32, display: &str) -> SqlType {
-    let display = display.to_string();
+fn sql_type(
+    types: &HashMap<u32, TypeRow>,
+    oid: u32,
+    typmod: i32,
+    display: Option<&str>,
+) -> SqlType {
+    let display = display
+        .map(str::to_string)
+        .or_else(|| types.get(&oid).map(|t| t.display.clone()))
+        .unwrap_or_default();
     let Some(t) = types.get(&oid) else {
         return SqlType {
             schema: String::new(),

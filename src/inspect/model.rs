@@ -226,6 +226,8 @@ pub struct Index {
     pub name: String,
     /// Key columns in order; `None` for an expression.
     pub columns: Vec<Option<String>>,
+    /// Every key in order as text: the column name, or the expression (SQLAlchemy's `expressions`).
+    pub expressions: Vec<String>,
     /// Whether the index is unique.
     pub unique: bool,
     /// Whether it backs the primary key.
@@ -236,8 +238,6 @@ pub struct Index {
     pub predicate: Option<String>,
     /// Access method (`btree`, `gin`, …).
     pub method: String,
-    /// `CREATE INDEX` statement as the server prints it.
-    pub definition: String,
 }
 
 /// A unique constraint.
