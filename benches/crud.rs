@@ -80,10 +80,12 @@ fn count(engine: &Engine) -> i64 {
         .unwrap()
 }
 
-fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+/// Best of `runs` timings of `f`, each after an untimed `setup`.
+fn best<T>(runs: usize, mut setup: impl FnMut(), mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut out = None;
     for _ in 0..runs {
+        setup();
         let t = Instant::now();
         let r = f();
         best = best.min(t.elapsed());
@@ -166,66 +168,83 @@ fn main() {
         ));
     }
     std::fs::write(&csv, text).unwrap();
-    let (t_psql_copy, _) = best(3, || {
-        reset(&engine);
-        let out = server
-            .psql("bench")
-            .arg("-c")
-            .arg(format!(
-                "\\copy bench_rows from '{}' with (format csv)",
-                csv.display()
-            ))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
+    let (t_psql_copy, _) = best(
+        3,
+        || reset(&engine),
+        || {
+            let out = server
+                .psql("bench")
+                .arg("-c")
+                .arg(format!(
+                    "\\copy bench_rows from '{}' with (format csv)",
+                    csv.display()
+                ))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        },
+    );
     assert_eq!(count(&engine) as usize, ROWS);
 
-    let (t_insert, _) = best(3, || {
-        reset(&engine);
-        let mut conn = engine.get().unwrap();
-        bulk::insert_in_batches(&mut conn, &data, ncols, |c, chunk| {
-            diesel::insert_into(bench_rows::table)
-                .values(chunk)
-                .execute(c)
-        })
-        .unwrap()
-    });
-    assert_eq!(count(&engine) as usize, ROWS);
-
-    let (t_copy, _) = best(3, || {
-        reset(&engine);
-        let mut conn = engine.get().unwrap();
-        bulk::copy_in(&mut conn, &data, |c, chunk| {
-            diesel::copy_from(bench_rows::table)
-                .from_insertable(chunk)
-                .execute(c)
-        })
-        .unwrap()
-    });
-    assert_eq!(count(&engine) as usize, ROWS);
-
-    let (t_select, loaded) = best(3, || {
-        let mut conn = engine.get().unwrap();
-        bench_rows::table
-            .select(Row::as_select())
-            .load::<Row>(&mut conn)
+    let (t_insert, _) = best(
+        3,
+        || reset(&engine),
+        || {
+            let mut conn = engine.get().unwrap();
+            bulk::insert_in_batches(&mut conn, &data, ncols, |c, chunk| {
+                diesel::insert_into(bench_rows::table)
+                    .values(chunk)
+                    .execute(c)
+            })
             .unwrap()
-    });
+        },
+    );
+    assert_eq!(count(&engine) as usize, ROWS);
+
+    let (t_copy, _) = best(
+        3,
+        || reset(&engine),
+        || {
+            let mut conn = engine.get().unwrap();
+            bulk::copy_in(&mut conn, &data, |c, chunk| {
+                diesel::copy_from(bench_rows::table)
+                    .from_insertable(chunk)
+                    .execute(c)
+            })
+            .unwrap()
+        },
+    );
+    assert_eq!(count(&engine) as usize, ROWS);
+
+    let (t_select, loaded) = best(
+        3,
+        || {},
+        || {
+            let mut conn = engine.get().unwrap();
+            bench_rows::table
+                .select(Row::as_select())
+                .load::<Row>(&mut conn)
+                .unwrap()
+        },
+    );
     assert_eq!(loaded.len(), ROWS);
-    let (t_psql_select, _) = best(3, || {
-        let out = server
-            .psql("bench")
-            .args(["-c", "select id, label, amount, qty, at from bench_rows"])
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(out.success());
-    });
+    let (t_psql_select, _) = best(
+        3,
+        || {},
+        || {
+            let out = server
+                .psql("bench")
+                .args(["-c", "select id, label, amount, qty, at from bench_rows"])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(out.success());
+        },
+    );
 
     println!(
         "{:<44} {:>10} {:>14} {:>10}",

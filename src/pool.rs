@@ -2,9 +2,9 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use diesel::connection::Connection;
+use diesel::connection::{Connection, Instrumentation, InstrumentationEvent};
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 
@@ -20,6 +20,45 @@ pub struct Manager {
     /// The most recent connect failure, so a waiting `Engine::get` can report it at once instead of
     /// waiting out the checkout timeout.
     last_failure: FailureLog,
+    /// Connections that answered within this long are handed out without a health-check round trip.
+    check_idle: Duration,
+}
+
+/// Per-connection health, kept in the connection's Diesel instrumentation slot (which Diesel lets us
+/// downcast), so r2d2's `is_valid`/`has_broken` can read it without I/O. Events are forwarded to the
+/// instrumentation Diesel would have installed, so a user's global instrumentation keeps working.
+struct Health {
+    /// When the last query succeeded; `None` after a failed one, so the next checkout checks.
+    last_ok: Option<Instant>,
+    broken: bool,
+    inner: Option<Box<dyn Instrumentation>>,
+}
+
+impl Instrumentation for Health {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery { error, .. } = &event {
+            match error {
+                None => self.last_ok = Some(Instant::now()),
+                Some(diesel::result::Error::DatabaseError(kind, _))
+                    if matches!(
+                        kind,
+                        diesel::result::DatabaseErrorKind::ClosedConnection
+                            | diesel::result::DatabaseErrorKind::UnableToSendCommand
+                    ) =>
+                {
+                    self.broken = true
+                }
+                Some(_) => self.last_ok = None,
+            }
+        }
+        if let Some(inner) = self.inner.as_mut() {
+            inner.on_connection_event(event);
+        }
+    }
+}
+
+fn health(conn: &mut PgConnection) -> Option<&mut Health> {
+    conn.instrumentation().downcast_mut::<Health>()
 }
 
 /// Shared between a pool's manager and the engine, which cannot reach the manager through r2d2.
@@ -153,11 +192,13 @@ impl Manager {
         source: Arc<dyn CredentialSource>,
         settings: UrlSettings,
         log: FailureLog,
+        check_idle: Duration,
     ) -> Self {
         Manager {
             source,
             settings,
             last_failure: log,
+            check_idle,
         }
     }
 
@@ -165,9 +206,14 @@ impl Manager {
     pub(crate) fn establish(&self) -> Result<PgConnection, Error> {
         let creds = self.source.credentials()?;
         let url = build_url(&creds, &self.settings)?;
-        let result = PgConnection::establish(url.expose());
-        if result.is_ok() {
+        let mut result = PgConnection::establish(url.expose());
+        if let Ok(conn) = result.as_mut() {
             self.last_failure.clear();
+            conn.set_instrumentation(Health {
+                last_ok: Some(Instant::now()),
+                broken: false,
+                inner: diesel::connection::get_default_instrumentation(),
+            });
         }
         result.map_err(|e| {
             let message = redact(e.to_string().trim(), creds.password());
@@ -204,16 +250,27 @@ impl r2d2::ManageConnection for Manager {
         self.establish()
     }
 
-    /// The health check on checkout: a round trip. It fails on dead sockets and on connections left
-    /// inside a failed transaction, which r2d2 then discards.
+    /// The health check on checkout. A connection that answered a query within `check_idle` is handed
+    /// out at once (as HikariCP does); an idler one gets a `SELECT 1` round trip, which fails on dead
+    /// sockets and inside failed transactions, and r2d2 then discards it.
     fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        if let Some(h) = health(conn) {
+            if h.broken {
+                return Err(Error::Connection {
+                    message: "the connection was lost".into(),
+                });
+            }
+            if h.last_ok.is_some_and(|t| t.elapsed() < self.check_idle) {
+                return Ok(());
+            }
+        }
         conn.ping().map_err(Error::Query)
     }
 
-    /// Checked on return, without I/O: a panicking thread or an open Diesel transaction means the
-    /// connection's state is unknown, so it is closed instead of reused.
+    /// Checked on return, without I/O: a panicking thread, an open Diesel transaction or a lost
+    /// connection means its state is unknown or useless, so it is closed instead of reused.
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        std::thread::panicking() || conn.is_broken() || health(conn).is_some_and(|h| h.broken)
     }
 }
 

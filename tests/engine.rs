@@ -441,3 +441,37 @@ struct Label {
     #[diesel(sql_type = Text)]
     label: String,
 }
+
+#[test]
+fn lost_connections_are_never_reused() {
+    let engine = server()
+        .builder_for(server().credentials())
+        .unwrap()
+        .max_size(1)
+        .health_check_idle(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let kill = |pid: i32| {
+        server()
+            .admin_execute("postgres", &format!("SELECT pg_terminate_backend({pid})"))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // killed while idle for longer than the window: the checkout's health check replaces it
+    let pid = backend_pid(&mut engine.get().unwrap());
+    kill(pid);
+    std::thread::sleep(Duration::from_millis(400));
+    let mut conn = engine.get().unwrap();
+    let fresh = backend_pid(&mut conn);
+    assert_ne!(fresh, pid);
+    drop(conn);
+    // killed right after use: the next query fails, and the lost connection is not handed out again
+    kill(fresh);
+    let mut conn = engine.get().unwrap();
+    let r = diesel::select(diesel::dsl::sql::<Integer>("1")).get_result::<i32>(&mut conn);
+    assert!(r.is_err(), "the backend was terminated");
+    drop(conn);
+    let mut conn = engine.get().unwrap();
+    let third = backend_pid(&mut conn);
+    assert!(third != fresh && third != pid);
+}
