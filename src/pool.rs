@@ -39,15 +39,11 @@ impl Instrumentation for Health {
         if let InstrumentationEvent::FinishQuery { error, .. } = &event {
             match error {
                 None => self.last_ok = Some(Instant::now()),
-                Some(diesel::result::Error::DatabaseError(kind, _))
-                    if matches!(
-                        kind,
-                        diesel::result::DatabaseErrorKind::ClosedConnection
-                            | diesel::result::DatabaseErrorKind::UnableToSendCommand
-                    ) =>
-                {
-                    self.broken = true
-                }
+                Some(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                    | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                    _,
+                )) => self.broken = true,
                 Some(_) => self.last_ok = None,
             }
         }
