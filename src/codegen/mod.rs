@@ -806,3 +806,126 @@ pub fn generate_from_engine(
     let generated = generate(&model, options)?;
     Ok((model, generated))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small model written by hand: a keyed table with a comment and an enum column, a key-less
+    /// dataset, and a foreign key between two keyed tables.
+    fn model() -> SchemaModel {
+        SchemaModel::from_json(
+            r#"{
+  "database": "prod:all", "default_schema": "public", "schemas": ["public"],
+  "tables": [
+    {"schema": "public", "name": "b_parent", "kind": "table", "comment": "Parents",
+     "columns": [
+       {"name": "zeta", "ordinal": 1, "sql_type": {"schema": "pg_catalog", "name": "int8", "kind": "base", "array": false, "display": "bigint", "max_length": null},
+        "nullable": false, "default": null, "identity": "always", "generated": null, "comment": null},
+       {"name": "alpha", "ordinal": 2, "sql_type": {"schema": "public", "name": "mood", "kind": "enum", "array": false, "display": "mood", "max_length": null},
+        "nullable": true, "default": null, "identity": null, "generated": null, "comment": "How it feels"}],
+     "primary_key": {"name": "b_parent_pkey", "columns": ["zeta"]},
+     "foreign_keys": [], "indexes": [], "unique_constraints": [], "check_constraints": []},
+    {"schema": "public", "name": "a_child", "kind": "table", "comment": null,
+     "columns": [
+       {"name": "id", "ordinal": 1, "sql_type": {"schema": "pg_catalog", "name": "int4", "kind": "base", "array": false, "display": "integer", "max_length": null},
+        "nullable": false, "default": null, "identity": null, "generated": null, "comment": null},
+       {"name": "parent", "ordinal": 2, "sql_type": {"schema": "pg_catalog", "name": "int8", "kind": "base", "array": false, "display": "bigint", "max_length": null},
+        "nullable": true, "default": null, "identity": null, "generated": null, "comment": null}],
+     "primary_key": {"name": "a_child_pkey", "columns": ["id"]},
+     "foreign_keys": [{"name": "fk", "columns": ["parent"], "referred_schema": "public", "referred_table": "b_parent",
+                       "referred_columns": ["zeta"], "on_update": "NO ACTION", "on_delete": "CASCADE"}],
+     "indexes": [], "unique_constraints": [], "check_constraints": []},
+    {"schema": "public", "name": "events", "kind": "table", "comment": null,
+     "columns": [
+       {"name": "payload", "ordinal": 1, "sql_type": {"schema": "pg_catalog", "name": "jsonb", "kind": "base", "array": false, "display": "jsonb", "max_length": null},
+        "nullable": true, "default": null, "identity": null, "generated": null, "comment": null}],
+     "primary_key": null, "foreign_keys": [], "indexes": [], "unique_constraints": [], "check_constraints": []}
+  ],
+  "types": [{"schema": "public", "name": "mood", "def": {"kind": "enum", "labels": ["happy", "sad"]}, "comment": null}]
+}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn default_output_shape() {
+        let g = generate(&model(), &Options::default()).unwrap();
+        let keys: Vec<&str> = g.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "a_child.rs",
+                "b_parent.rs",
+                "events.rs",
+                "mod.rs",
+                "schema.rs",
+                "types.rs"
+            ]
+        );
+        let schema = &g.files["schema.rs"];
+        assert!(schema.starts_with(HEADER));
+        assert!(schema.contains("    /// Parents\n    b_parent (zeta) {\n        zeta -> Int8,\n        /// How it feels\n        alpha -> Nullable<Mood>,"));
+        assert!(schema.contains("diesel::joinable!(a_child -> b_parent (parent));"));
+        // only the FK-connected pair may appear together; the key-less dataset stands alone
+        assert!(schema.contains(
+            "diesel::allow_tables_to_appear_in_same_query!(\n    a_child,\n    b_parent,\n);"
+        ));
+        assert!(!schema.contains("    events,"));
+        assert!(schema.contains("    // no key: the first column stands in"));
+        assert!(
+            g.warnings
+                .iter()
+                .any(|w| w.starts_with("events: no primary key"))
+        );
+        // identity ALWAYS is left out of the insert struct
+        assert!(
+            !g.files["b_parent.rs"]
+                .split("pub struct NewBParent")
+                .nth(1)
+                .unwrap()
+                .split('}')
+                .next()
+                .unwrap()
+                .contains("zeta")
+        );
+        assert!(g.files["types.rs"].contains("pub enum Mood {"));
+        assert_eq!(
+            g,
+            generate(&model(), &Options::default()).unwrap(),
+            "deterministic"
+        );
+    }
+
+    #[test]
+    fn print_schema_options_apply() {
+        let mut o = Options::default();
+        o.column_sorting = ColumnSorting::Name;
+        o.with_docs = false;
+        o.import_types = vec!["diesel::sql_types::*".into(), "my_crate::Extra".into()];
+        o.custom_type_derives = vec!["diesel::query_builder::QueryId".into(), "Copy".into()];
+        o.allow_tables = AllowTables::AllTables;
+        o.derives = vec!["serde::Serialize".into()];
+        o.except_tables = vec!["a_.*".into()];
+        let g = generate(&model(), &o).unwrap();
+        let schema = &g.files["schema.rs"];
+        assert!(
+            schema.contains(
+                "b_parent (zeta) {\n        alpha -> Nullable<Mood>,\n        zeta -> Int8,"
+            ),
+            "{schema}"
+        );
+        assert!(!schema.contains("Parents") && !schema.contains("How it feels"));
+        assert!(schema.contains("    use my_crate::Extra;"));
+        assert!(schema.contains("#[derive(diesel::query_builder::QueryId, Clone, Debug, Copy, diesel::sql_types::SqlType)]"));
+        assert!(schema.contains(
+            "diesel::allow_tables_to_appear_in_same_query!(\n    b_parent,\n    events,\n);"
+        ));
+        assert!(!g.files.contains_key("a_child.rs"));
+        assert!(g.files["b_parent.rs"].contains("serde::Serialize"));
+        o.allow_tables = AllowTables::None;
+        assert!(
+            !generate(&model(), &o).unwrap().files["schema.rs"].contains("allow_tables_to_appear")
+        );
+    }
+}

@@ -68,7 +68,7 @@ fn change_fields<'p>(t: &'p TablePlan<'_>) -> Vec<(&'p ColPlan<'p>, String)> {
 }
 
 pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(8 * 1024);
     let table = format!("super::schema::{}", t.ident);
     let name = &t.strukt;
     let new_name = format!("New{name}");

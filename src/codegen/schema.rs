@@ -17,9 +17,34 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
     s.push_str(HEADER);
     s.push('\n');
     render_sql_types(plan, &mut s);
-    for t in &plan.tables {
-        s.push('\n');
-        render_table(plan, t, &mut s);
+    // The table! blocks are independent: render them on every core, then join in order.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let per = plan.tables.len().div_ceil(workers).max(1);
+    let blocks: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .tables
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut out = String::with_capacity(chunk.len() * 1024);
+                    for t in chunk {
+                        out.push('\n');
+                        render_table(plan, t, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("table! rendering"))
+            .collect()
+    });
+    s.reserve(blocks.iter().map(String::len).sum());
+    for b in blocks {
+        s.push_str(&b);
     }
     let joins = joinables(plan);
     if !joins.is_empty() {
