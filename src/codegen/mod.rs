@@ -787,6 +787,17 @@ impl<'a> Plan<'a> {
         None
     }
 
+    /// `base` derives followed by the configured extra ones, without repeats.
+    pub fn derives(&self, base: &[&str]) -> String {
+        let mut d: Vec<&str> = base.to_vec();
+        for extra in &self.opts.derives {
+            if !d.contains(&extra.as_str()) {
+                d.push(extra);
+            }
+        }
+        d.join(", ")
+    }
+
     /// The plan of the table `schema.name`, if generated.
     pub fn table(&self, schema: &str, name: &str) -> Option<&TablePlan<'a>> {
         self.tables
@@ -899,14 +910,16 @@ mod tests {
 
     #[test]
     fn print_schema_options_apply() {
-        let mut o = Options::default();
-        o.column_sorting = ColumnSorting::Name;
-        o.with_docs = false;
-        o.import_types = vec!["diesel::sql_types::*".into(), "my_crate::Extra".into()];
-        o.custom_type_derives = vec!["diesel::query_builder::QueryId".into(), "Copy".into()];
-        o.allow_tables = AllowTables::AllTables;
-        o.derives = vec!["serde::Serialize".into()];
-        o.except_tables = vec!["a_.*".into()];
+        let mut o = Options {
+            column_sorting: ColumnSorting::Name,
+            with_docs: false,
+            import_types: vec!["diesel::sql_types::*".into(), "my_crate::Extra".into()],
+            custom_type_derives: vec!["diesel::query_builder::QueryId".into(), "Copy".into()],
+            allow_tables: AllowTables::AllTables,
+            derives: vec!["serde::Serialize".into()],
+            except_tables: vec!["a_.*".into()],
+            ..Options::default()
+        };
         let g = generate(&model(), &o).unwrap();
         let schema = &g.files["schema.rs"];
         assert!(

@@ -9,16 +9,6 @@ use super::{ColPlan, HEADER, Plan, TablePlan};
 const MAX_BINDS: usize = 65_535;
 const TYPES: &str = "super::types::";
 
-fn derives(plan: &Plan<'_>, base: &[&str]) -> String {
-    let mut d: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-    for extra in &plan.opts.derives {
-        if !d.contains(extra) {
-            d.push(extra.clone());
-        }
-    }
-    d.join(", ")
-}
-
 fn field_docs(c: &ColPlan<'_>, with_docs: bool, s: &mut String) {
     if with_docs {
         if let Some(comment) = &c.c.comment {
@@ -123,7 +113,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
     if t.key.is_some() {
         base.push("diesel::Identifiable");
     }
-    writeln!(s, "#[derive({})]", derives(plan, &base)).unwrap();
+    writeln!(s, "#[derive({})]", plan.derives(&base)).unwrap();
     writeln!(s, "#[diesel(table_name = {table})]").unwrap();
     if let Some((key, _)) = &t.key {
         let cols: Vec<&str> = key.iter().map(|i| t.cols[*i].ident.as_str()).collect();
@@ -192,7 +182,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         if inserts.iter().all(|(_, ty)| ty.starts_with("Option<")) {
             base.insert(2, "Default");
         }
-        writeln!(s, "#[derive({})]", derives(plan, &base)).unwrap();
+        writeln!(s, "#[derive({})]", plan.derives(&base)).unwrap();
         writeln!(s, "#[diesel(table_name = {table})]").unwrap();
         writeln!(s, "pub struct {new_name} {{").unwrap();
         for (c, ty) in &inserts {
@@ -214,16 +204,13 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(
             s,
             "#[derive({})]",
-            derives(
-                plan,
-                &[
-                    "Debug",
-                    "Clone",
-                    "Default",
-                    "PartialEq",
-                    "diesel::AsChangeset"
-                ]
-            )
+            plan.derives(&[
+                "Debug",
+                "Clone",
+                "Default",
+                "PartialEq",
+                "diesel::AsChangeset"
+            ])
         )
         .unwrap();
         writeln!(s, "#[diesel(table_name = {table})]").unwrap();

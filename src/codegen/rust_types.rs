@@ -48,16 +48,6 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
     s
 }
 
-fn derives(plan: &Plan<'_>, base: &[&str]) -> String {
-    let mut d: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-    for extra in &plan.opts.derives {
-        if !d.contains(extra) {
-            d.push(extra.clone());
-        }
-    }
-    d.join(", ")
-}
-
 fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
     let readable = gt.fields.iter().all(|(_, m)| m.rust.is_some());
     let writable = readable && gt.fields.iter().all(|(_, m)| m.writable);
@@ -89,7 +79,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
     if writable {
         base.push("diesel::expression::AsExpression");
     }
-    writeln!(s, "#[derive({})]", derives(plan, &base)).unwrap();
+    writeln!(s, "#[derive({})]", plan.derives(&base)).unwrap();
     writeln!(s, "#[diesel(sql_type = {SQL}{})]", gt.name).unwrap();
     writeln!(s, "pub struct {} {{", gt.name).unwrap();
     let fields = match &gt.ct.def {
@@ -183,7 +173,7 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         "diesel::deserialize::FromSqlRow",
         "diesel::expression::AsExpression",
     ];
-    writeln!(s, "#[derive({})]", derives(plan, &base)).unwrap();
+    writeln!(s, "#[derive({})]", plan.derives(&base)).unwrap();
     writeln!(s, "#[diesel(sql_type = {SQL}{})]", gt.name).unwrap();
     writeln!(s, "pub enum {} {{", gt.name).unwrap();
     for (variant, label) in &gt.variants {

@@ -61,51 +61,7 @@ type ColSql = (
     Nullable<Text>,
     Nullable<Text>,
 );
-type ColTuple = (
-    u32,
-    i16,
-    String,
-    u32,
-    i32,
-    Option<String>,
-    bool,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
-impl From<ColTuple> for ColRow {
-    fn from(t: ColTuple) -> Self {
-        let (
-            rel,
-            num,
-            name,
-            type_oid,
-            typmod,
-            display,
-            not_null,
-            identity,
-            generated,
-            default_expr,
-            comment,
-        ) = t;
-        ColRow {
-            rel,
-            num,
-            name,
-            type_oid,
-            typmod,
-            display,
-            not_null,
-            identity,
-            generated,
-            default_expr,
-            comment,
-        }
-    }
-}
-
+#[derive(diesel::Queryable)]
 struct ColRow {
     rel: u32,
     num: i16,
@@ -394,7 +350,7 @@ impl<'c> Catalog<'c> {
         // by-name lookup would cost as much as the query.
         self.queries += 1;
         let start = std::time::Instant::now();
-        let cols: Vec<ColTuple> = diesel::dsl::sql::<ColSql>(&format!(
+        let cols: Vec<ColRow> = diesel::dsl::sql::<ColSql>(&format!(
             "SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, \
                     a.atttypmod, \
                     CASE WHEN a.atttypmod <> -1 THEN pg_catalog.format_type(a.atttypid, a.atttypmod) END, \
@@ -424,7 +380,7 @@ impl<'c> Catalog<'c> {
         // Columns typed by a table's row type (left out of the types query): read those types as opaque.
         let mut missing: Vec<u32> = cols
             .iter()
-            .map(|c| c.3)
+            .map(|c| c.type_oid)
             .filter(|oid| !by_oid.contains_key(oid))
             .collect();
         missing.sort_unstable();
@@ -444,7 +400,6 @@ impl<'c> Catalog<'c> {
             )?;
             by_oid.extend(extra.into_iter().map(|t| (t.oid, t)));
         }
-        let cols = cols.into_iter().map(ColRow::from);
         for c in cols {
             names.insert((c.rel, c.num), c.name.clone());
             let Some(t) = tables.get_mut(&c.rel) else {
