@@ -642,81 +642,55 @@ impl<'a> Plan<'a> {
         let read_only = opts.read_only_matcher()?;
         let mut table_idents = Names::with_reserved(&["sql_types"]);
         let mut modules = Names::with_reserved(&["schema", "types", "mod"]);
-        for t in selected {
-            let ident = table_idents.claim(snake(&t.name));
-            let module = modules.claim(snake(&t.name));
-            let strukt = {
-                let mut n = Names::with_reserved(RESERVED_TYPE_NAMES);
-                n.claim(pascal(&t.name))
-            };
-            let mut col_idents =
-                Names::with_reserved(&["table", "columns", "dsl", "star", "all_columns", &ident]);
-            let mut ordered: Vec<&Column> = t.columns.iter().collect();
-            if opts.column_sorting == ColumnSorting::Name {
-                ordered.sort_by(|a, b| a.name.cmp(&b.name));
-            }
-            let mut cols = Vec::new();
-            for c in ordered {
-                let mut mapped = types::map(&c.sql_type, &lookup);
-                settle(&mut mapped);
-                plan.note_needs(&mapped);
-                if mapped.rust.is_none() {
-                    plan.warnings.push(format!(
-                        "{}.{}: type {} has no Rust type; the column is in table! but left out of the models \
-                         (map it in [aep_diesel.types])",
-                        t.name, c.name, c.sql_type.display
-                    ));
-                }
-                cols.push(ColPlan {
-                    c,
-                    ident: col_idents.claim(snake(&c.name)),
-                    mapped,
-                });
-            }
-            let schema_prefix = (t.schema != "public").then(|| snake(&t.schema));
-            if t.schema != "public" && snake(&t.schema) != t.schema {
-                plan.warnings.push(format!(
-                    "{}: schema {:?} is not a Rust identifier; written as {}",
-                    t.name,
-                    t.schema,
-                    snake(&t.schema)
-                ));
-            }
-            let key = plan.choose_key(t, &cols);
-            if key.is_none() {
-                plan.warnings.push(format!(
-                    "{}: no primary key, unique NOT NULL index, `_id` or `id` column, and no \
-                     [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)",
-                    t.name
-                ));
-            }
-            if cols.len() > 32 {
-                plan.features.insert(if cols.len() > 64 {
-                    "128-column-tables"
-                } else {
-                    "64-column-tables"
-                });
-                plan.warnings.push(format!(
-                    "{}: {} columns; needs diesel feature {}",
-                    t.name,
-                    cols.len(),
-                    if cols.len() > 64 {
-                        "128-column-tables"
-                    } else {
-                        "64-column-tables"
-                    }
-                ));
-            }
-            plan.tables.push(TablePlan {
-                read_only: read_only.iter().any(|r| r.is_match(&t.name)),
-                t,
-                ident,
-                schema_prefix,
-                module,
-                strukt,
-                cols,
-                key,
-            });
+        // Names are handed out in order (they depend on each other); the rest of each table's plan is
+        // independent, so it runs on every core.
+        let named_tables: Vec<(&Table, String, String)> = selected
+            .into_iter()
+            .map(|t| {
+                (
+                    t,
+                    table_idents.claim(snake(&t.name)),
+                    modules.claim(snake(&t.name)),
+                )
+            })
+            .collect();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let per = named_tables.len().div_ceil(workers).max(1);
+        let parts: Vec<Vec<TableOutcome<'a>>> = std::thread::scope(|scope| {
+            let (lookup, settle, read_only) = (&lookup, &settle, &read_only);
+            let handles: Vec<_> = named_tables
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(t, ident, module)| {
+                                plan_table(
+                                    opts,
+                                    t,
+                                    ident.clone(),
+                                    module.clone(),
+                                    lookup,
+                                    settle,
+                                    read_only,
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("table planning"))
+                .collect()
+        });
+        for outcome in parts.into_iter().flatten() {
+            plan.warnings.extend(outcome.warnings);
+            plan.features.extend(outcome.features);
+            plan.crates.extend(outcome.crates);
+            plan.tables.push(outcome.table);
         }
         for gt in &plan.generated_types {
             if gt.fields.len() > 32 {
@@ -737,54 +711,6 @@ impl<'a> Plan<'a> {
         if let Some(c) = m.krate {
             self.crates.insert(c);
         }
-    }
-
-    fn choose_key(&mut self, t: &Table, cols: &[ColPlan<'_>]) -> Option<(Vec<usize>, KeySource)> {
-        let index_of = |name: &str| cols.iter().position(|c| c.c.name == name);
-        let usable = |names: &[String]| -> Option<Vec<usize>> {
-            let idx: Option<Vec<usize>> = names.iter().map(|n| index_of(n)).collect();
-            idx.filter(|idx| !idx.is_empty() && idx.iter().all(|i| cols[*i].mapped.rust.is_some()))
-        };
-        if let Some(pk) = &t.primary_key {
-            if let Some(idx) = usable(&pk.columns) {
-                return Some((idx, KeySource::PrimaryKey));
-            }
-        }
-        if let Some(names) = self.opts.keys.get(&t.name) {
-            match usable(names) {
-                Some(idx) => return Some((idx, KeySource::Config)),
-                None => self.warnings.push(format!(
-                    "{}: [aep_diesel.keys] names {:?}, which are not all columns with a Rust type; ignored",
-                    t.name, names
-                )),
-            }
-        }
-        let not_null = |names: &[String]| {
-            names
-                .iter()
-                .all(|n| index_of(n).is_some_and(|i| !cols[i].c.nullable))
-        };
-        let mut candidates: Vec<Vec<String>> = t
-            .unique_constraints
-            .iter()
-            .map(|u| u.columns.clone())
-            .collect();
-        for ix in &t.indexes {
-            if ix.unique && ix.predicate.is_none() && ix.columns.iter().all(Option::is_some) {
-                candidates.push(ix.columns.iter().flatten().cloned().collect());
-            }
-        }
-        candidates.retain(|c| !c.is_empty() && not_null(c));
-        candidates.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
-        if let Some(idx) = candidates.iter().find_map(|c| usable(c)) {
-            return Some((idx, KeySource::UniqueIndex));
-        }
-        for (name, src) in [("_id", KeySource::UnderscoreId), ("id", KeySource::Id)] {
-            if let Some(idx) = usable(&[name.to_string()]) {
-                return Some((idx, src));
-            }
-        }
-        None
     }
 
     /// `base` derives followed by the configured extra ones, without repeats.
@@ -816,6 +742,157 @@ pub fn generate_from_engine(
     let model = engine.inspect()?.reflect(&options.filter()?)?;
     let generated = generate(&model, options)?;
     Ok((model, generated))
+}
+
+/// One table's plan and what planning it noticed.
+struct TableOutcome<'a> {
+    table: TablePlan<'a>,
+    warnings: Vec<String>,
+    features: BTreeSet<&'static str>,
+    crates: BTreeSet<&'static str>,
+}
+
+/// Plan one table: column names and types, key, warnings.
+fn plan_table<'a>(
+    opts: &Options,
+    t: &'a Table,
+    ident: String,
+    module: String,
+    lookup: &(dyn Fn(&SqlType) -> Option<Named> + Sync),
+    settle: &(dyn Fn(&mut Mapped) + Sync),
+    read_only: &[regex::Regex],
+) -> TableOutcome<'a> {
+    let mut warnings = Vec::new();
+    let mut features = BTreeSet::new();
+    let mut crates = BTreeSet::new();
+    let strukt = if RESERVED_TYPE_NAMES.contains(&pascal(&t.name).as_str()) {
+        format!("{}2", pascal(&t.name))
+    } else {
+        pascal(&t.name)
+    };
+    let mut col_idents =
+        Names::with_reserved(&["table", "columns", "dsl", "star", "all_columns", &ident]);
+    let mut ordered: Vec<&Column> = t.columns.iter().collect();
+    if opts.column_sorting == ColumnSorting::Name {
+        ordered.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    let mut cols = Vec::with_capacity(ordered.len());
+    for c in ordered {
+        let mut mapped = types::map(&c.sql_type, lookup);
+        settle(&mut mapped);
+        features.extend(mapped.feature);
+        crates.extend(mapped.krate);
+        if mapped.rust.is_none() {
+            warnings.push(format!(
+                "{}.{}: type {} has no Rust type; the column is in table! but left out of the models \
+                 (map it in [aep_diesel.types])",
+                t.name, c.name, c.sql_type.display
+            ));
+        }
+        cols.push(ColPlan {
+            c,
+            ident: col_idents.claim(snake(&c.name)),
+            mapped,
+        });
+    }
+    let schema_prefix = (t.schema != "public").then(|| snake(&t.schema));
+    if t.schema != "public" && snake(&t.schema) != t.schema {
+        warnings.push(format!(
+            "{}: schema {:?} is not a Rust identifier; written as {}",
+            t.name,
+            t.schema,
+            snake(&t.schema)
+        ));
+    }
+    let key = choose_key(opts, t, &cols, &mut warnings);
+    if key.is_none() {
+        warnings.push(format!(
+            "{}: no primary key, unique NOT NULL index, `_id` or `id` column, and no \
+             [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)",
+            t.name
+        ));
+    }
+    if cols.len() > 32 {
+        let feature = if cols.len() > 64 {
+            "128-column-tables"
+        } else {
+            "64-column-tables"
+        };
+        features.insert(feature);
+        warnings.push(format!(
+            "{}: {} columns; needs diesel feature {feature}",
+            t.name,
+            cols.len()
+        ));
+    }
+    TableOutcome {
+        table: TablePlan {
+            read_only: read_only.iter().any(|r| r.is_match(&t.name)),
+            t,
+            ident,
+            schema_prefix,
+            module,
+            strukt,
+            cols,
+            key,
+        },
+        warnings,
+        features,
+        crates,
+    }
+}
+
+fn choose_key(
+    opts: &Options,
+    t: &Table,
+    cols: &[ColPlan<'_>],
+    warnings: &mut Vec<String>,
+) -> Option<(Vec<usize>, KeySource)> {
+    let index_of = |name: &str| cols.iter().position(|c| c.c.name == name);
+    let usable = |names: &[String]| -> Option<Vec<usize>> {
+        let idx: Option<Vec<usize>> = names.iter().map(|n| index_of(n)).collect();
+        idx.filter(|idx| !idx.is_empty() && idx.iter().all(|i| cols[*i].mapped.rust.is_some()))
+    };
+    if let Some(pk) = &t.primary_key {
+        if let Some(idx) = usable(&pk.columns) {
+            return Some((idx, KeySource::PrimaryKey));
+        }
+    }
+    if let Some(names) = opts.keys.get(&t.name) {
+        match usable(names) {
+            Some(idx) => return Some((idx, KeySource::Config)),
+            None => warnings.push(format!(
+                "{}: [aep_diesel.keys] names {:?}, which are not all columns with a Rust type; ignored",
+                t.name, names
+            )),
+        }
+    }
+    let not_null = |names: &[String]| {
+        names
+            .iter()
+            .all(|n| index_of(n).is_some_and(|i| !cols[i].c.nullable))
+    };
+    let mut candidates: Vec<Vec<String>> = t
+        .unique_constraints
+        .iter()
+        .map(|u| u.columns.clone())
+        .collect();
+    for ix in &t.indexes {
+        if ix.unique && ix.predicate.is_none() && ix.columns.iter().all(Option::is_some) {
+            candidates.push(ix.columns.iter().flatten().cloned().collect());
+        }
+    }
+    candidates.retain(|c| !c.is_empty() && not_null(c));
+    candidates.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+    if let Some(idx) = candidates.iter().find_map(|c| usable(c)) {
+        return Some((idx, KeySource::UniqueIndex));
+    }
+    for (name, src) in [("_id", KeySource::UnderscoreId), ("id", KeySource::Id)] {
+        if let Some(idx) = usable(&[name.to_string()]) {
+            return Some((idx, src));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
