@@ -209,12 +209,7 @@ impl EngineBuilder {
         };
         let generation = self.source.generation();
         let failures = FailureLog::default();
-        let pool = config.pool(Manager::new(
-            self.source.clone(),
-            settings.clone(),
-            failures.clone(),
-            config.check_idle,
-        ));
+        let pool = config.pool(config.manager(&self.source, &settings, failures.clone()));
         Ok(Engine {
             inner: Arc::new(Inner {
                 source: self.source,
@@ -255,6 +250,16 @@ struct PoolConfig {
 }
 
 impl PoolConfig {
+    /// The connection manager for these settings (the one place a `Manager` is made).
+    fn manager(
+        &self,
+        source: &Arc<dyn CredentialSource>,
+        settings: &UrlSettings,
+        failures: FailureLog,
+    ) -> Manager {
+        Manager::new(source.clone(), settings.clone(), failures, self.check_idle)
+    }
+
     fn pool(&self, manager: Manager) -> r2d2::Pool<Manager> {
         r2d2::Pool::builder()
             .max_size(self.max_size)
@@ -328,12 +333,9 @@ impl Engine {
     }
 
     fn manager(&self, failures: FailureLog) -> Manager {
-        Manager::new(
-            self.inner.source.clone(),
-            self.inner.settings.clone(),
-            failures,
-            self.inner.config.check_idle,
-        )
+        self.inner
+            .config
+            .manager(&self.inner.source, &self.inner.settings, failures)
     }
 
     fn replace_pool(&self, slot: &mut Slot) {

@@ -245,8 +245,8 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
     Ok(Generated {
         files,
         warnings: plan.warnings.clone(),
-        diesel_features: plan.features.iter().map(|s| s.to_string()).collect(),
-        crates: plan.crates.iter().map(|s| s.to_string()).collect(),
+        diesel_features: plan.needs.features.iter().map(|s| s.to_string()).collect(),
+        crates: plan.needs.crates.iter().map(|s| s.to_string()).collect(),
     })
 }
 
@@ -261,14 +261,14 @@ fn render_mod(plan: &Plan<'_>, files: &BTreeMap<String, String>) -> String {
         naming::doc_line(&plan.model.database)
     ));
     let features: Vec<String> = std::iter::once("postgres".to_string())
-        .chain(plan.features.iter().map(|f| f.to_string()))
+        .chain(plan.needs.features.iter().map(|f| f.to_string()))
         .collect();
     s.push_str(&format!(
         "//! Needs diesel with features: {}.\n",
         features.join(", ")
     ));
-    if !plan.crates.is_empty() {
-        let crates: Vec<&str> = plan.crates.iter().copied().collect();
+    if !plan.needs.crates.is_empty() {
+        let crates: Vec<&str> = plan.needs.crates.iter().copied().collect();
         s.push_str(&format!("//! Needs crates: {}.\n", crates.join(", ")));
     }
     if !plan.warnings.is_empty() {
@@ -429,8 +429,7 @@ pub(crate) struct Plan<'a> {
     pub generated_types: Vec<GenType<'a>>,
     pub unknown: BTreeMap<(String, String), Unknown>,
     pub warnings: Vec<String>,
-    pub features: BTreeSet<&'static str>,
-    pub crates: BTreeSet<&'static str>,
+    pub needs: Needs,
 }
 
 /// Type names the generated code uses unqualified: a table or type must not take them.
@@ -476,8 +475,7 @@ impl<'a> Plan<'a> {
             generated_types: Vec::new(),
             unknown: BTreeMap::new(),
             warnings: Vec::new(),
-            features: BTreeSet::new(),
-            crates: BTreeSet::new(),
+            needs: Needs::default(),
         };
         let mut selected: Vec<&Table> = model
             .tables
@@ -570,7 +568,7 @@ impl<'a> Plan<'a> {
                     let mut idents = Names::default();
                     for f in fields {
                         let m = types::map(&f.sql_type, &lookup);
-                        plan.note_needs(&m);
+                        plan.needs.note(&m);
                         if m.rust.is_none() {
                             plan.warnings.push(format!(
                                 "composite type {}: field {} has type {} with no Rust type; columns of this \
@@ -688,29 +686,14 @@ impl<'a> Plan<'a> {
         });
         for outcome in parts.into_iter().flatten() {
             plan.warnings.extend(outcome.warnings);
-            plan.features.extend(outcome.features);
-            plan.crates.extend(outcome.crates);
+            plan.needs.features.extend(outcome.needs.features);
+            plan.needs.crates.extend(outcome.needs.crates);
             plan.tables.push(outcome.table);
         }
         for gt in &plan.generated_types {
-            if gt.fields.len() > 32 {
-                plan.features.insert(if gt.fields.len() > 64 {
-                    "128-column-tables"
-                } else {
-                    "64-column-tables"
-                });
-            }
+            plan.needs.columns(gt.fields.len());
         }
         Ok(plan)
-    }
-
-    fn note_needs(&mut self, m: &Mapped) {
-        if let Some(f) = m.feature {
-            self.features.insert(f);
-        }
-        if let Some(c) = m.krate {
-            self.crates.insert(c);
-        }
     }
 
     /// `base` derives followed by the configured extra ones, without repeats.
@@ -748,8 +731,33 @@ pub fn generate_from_engine(
 struct TableOutcome<'a> {
     table: TablePlan<'a>,
     warnings: Vec<String>,
-    features: BTreeSet<&'static str>,
-    crates: BTreeSet<&'static str>,
+    needs: Needs,
+}
+
+/// What the generated code needs beyond diesel's `postgres` feature.
+#[derive(Debug, Default)]
+pub(crate) struct Needs {
+    pub features: BTreeSet<&'static str>,
+    pub crates: BTreeSet<&'static str>,
+}
+
+impl Needs {
+    fn note(&mut self, m: &Mapped) {
+        self.features.extend(m.feature);
+        self.crates.extend(m.krate);
+    }
+
+    /// Note the diesel feature a table or composite type of `n` columns needs (none up to diesel's
+    /// default 32) and return it.
+    fn columns(&mut self, n: usize) -> Option<&'static str> {
+        let feature = match n {
+            0..=32 => return None,
+            33..=64 => "64-column-tables",
+            _ => "128-column-tables",
+        };
+        self.features.insert(feature);
+        Some(feature)
+    }
 }
 
 /// Plan one table: column names and types, key, warnings.
@@ -763,13 +771,11 @@ fn plan_table<'a>(
     read_only: &[regex::Regex],
 ) -> TableOutcome<'a> {
     let mut warnings = Vec::new();
-    let mut features = BTreeSet::new();
-    let mut crates = BTreeSet::new();
-    let strukt = if RESERVED_TYPE_NAMES.contains(&pascal(&t.name).as_str()) {
-        format!("{}2", pascal(&t.name))
-    } else {
-        pascal(&t.name)
-    };
+    let mut needs = Needs::default();
+    let mut strukt = pascal(&t.name);
+    if RESERVED_TYPE_NAMES.contains(&strukt.as_str()) {
+        strukt.push('2');
+    }
     let mut col_idents =
         Names::with_reserved(&["table", "columns", "dsl", "star", "all_columns", &ident]);
     let mut ordered: Vec<&Column> = t.columns.iter().collect();
@@ -780,8 +786,7 @@ fn plan_table<'a>(
     for c in ordered {
         let mut mapped = types::map(&c.sql_type, lookup);
         settle(&mut mapped);
-        features.extend(mapped.feature);
-        crates.extend(mapped.krate);
+        needs.note(&mapped);
         if mapped.rust.is_none() {
             warnings.push(format!(
                 "{}.{}: type {} has no Rust type; the column is in table! but left out of the models \
@@ -812,13 +817,7 @@ fn plan_table<'a>(
             t.name
         ));
     }
-    if cols.len() > 32 {
-        let feature = if cols.len() > 64 {
-            "128-column-tables"
-        } else {
-            "64-column-tables"
-        };
-        features.insert(feature);
+    if let Some(feature) = needs.columns(cols.len()) {
         warnings.push(format!(
             "{}: {} columns; needs diesel feature {feature}",
             t.name,
@@ -837,8 +836,7 @@ fn plan_table<'a>(
             key,
         },
         warnings,
-        features,
-        crates,
+        needs,
     }
 }
 

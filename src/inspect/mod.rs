@@ -231,21 +231,20 @@ impl Inspector {
     }
 
     /// The whole schema, reflected once and cached.
-    fn model(&self, schema: Option<&str>) -> Result<Arc<SchemaModel>> {
-        let schema = self.schema_or_default(schema)?;
+    fn model(&self, schema: &str) -> Result<Arc<SchemaModel>> {
         if let Some(m) = self
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&schema)
+            .get(schema)
         {
             return Ok(m.clone());
         }
-        let model = Arc::new(self.reflect(&Filter::new().schema(schema.clone()))?);
+        let model = Arc::new(self.reflect(&Filter::new().schema(schema))?);
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(schema, model.clone());
+            .insert(schema.to_string(), model.clone());
         Ok(model)
     }
 
@@ -255,8 +254,8 @@ impl Inspector {
     }
 
     fn table<T>(&self, name: &str, schema: Option<&str>, f: impl FnOnce(&Table) -> T) -> Result<T> {
-        let model = self.model(schema)?;
         let schema = self.schema_or_default(schema)?;
+        let model = self.model(&schema)?;
         model
             .table(name, Some(&schema))
             .map(f)
@@ -328,6 +327,6 @@ impl Inspector {
 
     /// Custom types (composite, enum, domain) used by the schema's relations.
     pub fn custom_types(&self, schema: Option<&str>) -> Result<Vec<CustomType>> {
-        Ok(self.model(schema)?.types.clone())
+        Ok(self.model(&self.schema_or_default(schema)?)?.types.clone())
     }
 }
