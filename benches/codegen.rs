@@ -10,9 +10,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aep_diesel::codegen::{Options, generate};
 use aep_diesel::inspect::Filter;
-use aep_diesel::local::LocalServer;
+use aep_diesel_codegen::{Options, generate};
+use aep_diesel_testkit::LocalServer;
 use diesel::connection::SimpleConnection;
 
 const TABLES: usize = 2000;
@@ -25,7 +25,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = LocalServer::start()?;
     let creds = server.create_database("bench_codegen")?;
-    let engine = server.builder_for(creds)?.build()?;
+    let engine = server.engine_for(creds)?;
     let start = Instant::now();
     engine.get()?.batch_execute(&format!(
         "DO $$ BEGIN FOR i IN 0..{} LOOP
@@ -119,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `cargo check` and `cargo build` times of a scratch crate holding `part`.
 fn compile(
     target: &Path,
-    part: &aep_diesel::codegen::Generated,
+    part: &aep_diesel_codegen::Generated,
 ) -> Result<(Duration, Duration), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let manifest = "[package]\nname = \"gen200\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\

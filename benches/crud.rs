@@ -14,8 +14,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aep_diesel::local::LocalServer;
-use aep_diesel::{Credentials, Engine, bulk};
+use aep_diesel::{Engine, bulk};
+use aep_diesel_testkit::LocalServer;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
@@ -141,12 +141,7 @@ fn main() {
     }
     let server = LocalServer::start().expect("local server");
     let creds = server.create_database("bench").unwrap();
-    let engine = server
-        .builder_for(creds.clone())
-        .unwrap()
-        .max_size(16)
-        .build()
-        .unwrap();
+    let engine = Engine::builder(creds.clone()).max_size(16).build().unwrap();
     let data = rows();
     let ncols = 5;
     println!(
@@ -277,13 +272,13 @@ fn main() {
     let c = creds;
     let url = format!(
         "postgresql://{}:{}@localhost:{}/{}?sslmode=verify-full&sslrootcert={}",
-        percent_encoding::utf8_percent_encode(c.user(), percent_encoding::NON_ALPHANUMERIC),
+        percent_encoding::utf8_percent_encode(c.get_user(), percent_encoding::NON_ALPHANUMERIC),
         percent_encoding::utf8_percent_encode(
-            c.password().expose(),
+            c.get_password().expose(),
             percent_encoding::NON_ALPHANUMERIC
         ),
-        c.port(),
-        c.dbname(),
+        c.get_port(),
+        c.get_dbname(),
         server.ca_cert_path().display()
     );
     let out = Command::new(std::env::current_exe().unwrap())
@@ -317,10 +312,7 @@ fn main() {
             assert_eq!(one, 1);
         }
     };
-    let engine1 = Engine::builder(Credentials::clone(&server.credentials_for("bench")))
-        .ssl_mode(aep_diesel::SslMode::VerifyFull(aep_diesel::RootCert::File(
-            server.ca_cert_path(),
-        )))
+    let engine1 = Engine::builder(server.options_for("bench"))
         .build()
         .unwrap();
     per_thread(&engine1, 100); // warm up

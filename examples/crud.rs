@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use aep_diesel::local::LocalServer;
+use aep_diesel_testkit::{LocalServer, report, sample};
 use bigdecimal::BigDecimal;
 
 #[allow(dead_code)]
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("crud failed: {e}");
+            eprintln!("crud failed: {}", report(&*e));
             ExitCode::FAILURE
         }
     }
@@ -34,7 +34,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("Starting a local TLS PostgreSQL with the sample sandbox ...");
     let server = LocalServer::start()?;
     let engine = server.engine()?;
-    engine.run_migrations(aep_diesel::sample::MIGRATIONS)?;
+    engine.run_migrations(sample::MIGRATIONS)?;
     let mut conn = engine.get()?;
 
     // Create, with server-filled columns left to the server.

@@ -9,21 +9,21 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use aep_diesel::codegen::{Options, generate_from_engine};
-use aep_diesel::local::LocalServer;
-use aep_diesel::{Credentials, Engine, Error};
+use aep_diesel::{ConnectOptions, Engine};
+use aep_diesel_codegen::{Options, generate};
+use aep_diesel_testkit::{LocalServer, report, sample};
 
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("generate failed: {e}");
+            eprintln!("generate failed: {}", report(&*e));
             ExitCode::FAILURE
         }
     }
 }
 
-fn run() -> Result<ExitCode, Error> {
+fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let check = std::env::args().any(|a| a == "--check");
     let options = Options::from_file(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -33,15 +33,15 @@ fn run() -> Result<ExitCode, Error> {
         .iter()
         .any(|v| std::env::var_os(v).is_some());
     let (engine, _server) = if configured {
-        (Engine::builder(Credentials::from_env()?).build()?, None)
+        (Engine::builder(ConnectOptions::from_env()?).build()?, None)
     } else {
         let server = LocalServer::start()?;
         let engine = server.engine()?;
-        engine.run_migrations(aep_diesel::sample::MIGRATIONS)?;
+        engine.run_migrations(sample::MIGRATIONS)?;
         (engine, Some(server))
     };
-    let (model, generated) = generate_from_engine(&engine, &options)?;
-    let generated = generated.rustfmt()?;
+    let model = engine.inspect()?.reflect(&options.filter()?)?;
+    let generated = generate(&model, &options)?.rustfmt()?;
     for w in &generated.warnings {
         eprintln!("note: {w}");
     }

@@ -9,52 +9,53 @@
 //! ```
 use std::process::ExitCode;
 
-use aep_diesel::local::LocalServer;
-use aep_diesel::{Credentials, Engine, Error};
+use aep_diesel::{ConnectOptions, Engine};
+use aep_diesel_testkit::{LocalServer, report, sample};
 
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("\nquickstart failed: {e}");
+            eprintln!("\nquickstart failed: {}", report(&*e));
             ExitCode::FAILURE
         }
     }
 }
 
-fn run() -> Result<(), Error> {
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let configured = ["PGHOST", "DATABASE_URL"]
         .iter()
         .any(|v| std::env::var_os(v).is_some());
     // Keep the local server alive until the end of `run`.
     let (engine, _server) = if configured {
-        let creds = Credentials::from_env()?;
+        let opts = ConnectOptions::from_env()?;
         println!(
-            "Connecting to {}:{} database {} as {} ...",
-            creds.host(),
-            creds.port(),
-            creds.dbname(),
-            creds.user()
+            "Connecting to {}:{} database {} as {} (sslmode={}) ...",
+            opts.get_host(),
+            opts.get_port(),
+            opts.get_dbname(),
+            opts.get_user(),
+            opts.get_ssl_mode().keyword()
         );
-        (Engine::builder(creds).build()?, None)
+        (Engine::builder(opts).build()?, None)
     } else {
         println!(
             "No PGHOST or DATABASE_URL set: starting a local PostgreSQL with TLS and the sample sandbox ..."
         );
         let server = LocalServer::start()?;
         let engine = server.engine()?;
-        engine.run_migrations(aep_diesel::sample::MIGRATIONS)?;
-        let c = server.credentials();
+        engine.run_migrations(sample::MIGRATIONS)?;
+        let c = server.options();
         println!(
-            "Local server ready: {}:{} database {} as {} (verify-full, scram password)",
-            c.host(),
-            c.port(),
-            c.dbname(),
-            c.user()
+            "Local server ready: {}:{} database {} as {} (sslmode={}, scram password)",
+            c.get_host(),
+            c.get_port(),
+            c.get_dbname(),
+            c.get_user(),
+            c.get_ssl_mode().keyword()
         );
         (engine, Some(server))
     };
-    println!("TLS: sslmode={}", engine.ssl_mode().keyword());
 
     let inspector = engine.inspect()?;
     let schema = inspector.default_schema_name()?;

@@ -8,11 +8,10 @@ use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel_migrations::MigrationHarness;
 
-use crate::credentials::CredentialSource;
+use crate::credentials::{CredentialSource, Described};
 use crate::error::{Error, Result};
+use crate::options::ConnectOptions;
 use crate::pool::{FailureLog, LogErrors, Manager};
-use crate::ssl::{SslMode, root_cert_param};
-use crate::url::{ConnectParams, UrlSettings};
 
 /// The pool's connection manager. Opaque: it exists so that [`PooledConnection`] can be named.
 pub type ConnectionManager = Manager;
@@ -24,15 +23,14 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 /// Longest connection life allowed: Query Service ends sessions after 24 hours by default.
 const PLATFORM_SESSION_LIFE: Duration = Duration::from_secs(24 * 3600);
 
-/// Configures an [`Engine`]. Created by [`Engine::builder`]; every setting has a platform-friendly
-/// default, and [`EngineBuilder::build`] validates them all.
+/// Configures an [`Engine`]: where connections come from, and the pool. Created by [`Engine::builder`]
+/// or [`Engine::builder_with_source`]; every setting has a platform-friendly default, and
+/// [`EngineBuilder::build`] validates them all.
 #[must_use = "call .build() to get an Engine"]
 pub struct EngineBuilder {
     source: Arc<dyn CredentialSource>,
-    ssl_mode: Option<SslMode>,
-    url_ssl_mode: Option<SslMode>,
-    application_name: String,
-    connect_timeout: Duration,
+    /// The options of a fixed source, checked by `build`.
+    fixed: Option<ConnectOptions>,
     max_size: u32,
     min_idle: u32,
     max_lifetime: Option<Duration>,
@@ -40,17 +38,13 @@ pub struct EngineBuilder {
     checkout_timeout: Duration,
     test_on_checkout: bool,
     check_idle: Duration,
-    params: Vec<(String, String)>,
 }
 
 impl EngineBuilder {
-    fn new(source: Arc<dyn CredentialSource>) -> Self {
+    fn new(source: Arc<dyn CredentialSource>, fixed: Option<ConnectOptions>) -> Self {
         EngineBuilder {
             source,
-            ssl_mode: None,
-            url_ssl_mode: None,
-            application_name: "aep-diesel".into(),
-            connect_timeout: Duration::from_secs(10),
+            fixed,
             max_size: 2,
             min_idle: 0,
             max_lifetime: Some(Duration::from_secs(3600)),
@@ -58,28 +52,7 @@ impl EngineBuilder {
             checkout_timeout: Duration::from_secs(30),
             test_on_checkout: true,
             check_idle: Duration::from_millis(500),
-            params: Vec::new(),
         }
-    }
-
-    /// TLS verification. Default: the mode in the URL given to [`Engine::builder_from_url`], else
-    /// `PGSSLMODE` (with `PGSSLROOTCERT`) if set, else [`SslMode::Require`]. Weaker modes do not exist.
-    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
-        self.ssl_mode = Some(mode);
-        self
-    }
-
-    /// `application_name` shown in the server's session list. Default: `aep-diesel`.
-    pub fn application_name(mut self, name: impl Into<String>) -> Self {
-        self.application_name = name.into();
-        self
-    }
-
-    /// How long one connection attempt may take (libpq `connect_timeout`, whole seconds, at least 1).
-    /// Default: 10 s.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
     }
 
     /// Most connections open at once; each holds one of the org's few Query Service sessions. Default: 2.
@@ -129,20 +102,11 @@ impl EngineBuilder {
         self
     }
 
-    /// Pass another libpq parameter (`options`, `keepalives*`, `tcp_user_timeout`, `sslcert`, `sslkey`,
-    /// `sslcrl`, `sslsni`, `ssl_min_protocol_version`, `channel_binding`, …). Unknown keys fail in
-    /// [`EngineBuilder::build`]. Default: none.
-    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.params.push((key.into(), value.into()));
-        self
-    }
-
-    /// Validate everything and create the engine. Performs no network I/O.
+    /// Validate everything and create the engine. Performs no network I/O; with a fixed
+    /// [`ConnectOptions`] it validates them too (and that a root certificate file exists).
     pub fn build(self) -> Result<Engine> {
-        let cfg = |setting: &str, reason: &str| Error::InvalidConfig {
-            setting: setting.to_string(),
-            reason: reason.to_string(),
-        };
+        let cfg =
+            |setting: &'static str, reason: &'static str| Error::InvalidConfig { setting, reason };
         if self.max_size == 0 {
             return Err(cfg("max_size", "must be at least 1"));
         }
@@ -168,36 +132,10 @@ impl EngineBuilder {
         if self.checkout_timeout.is_zero() {
             return Err(cfg("checkout_timeout", "must be positive"));
         }
-        if self.connect_timeout < Duration::from_secs(1) {
-            return Err(cfg("connect_timeout", "must be at least 1 second"));
+        if let Some(opts) = &self.fixed {
+            opts.validate()?;
+            crate::conninfo::settings(opts)?;
         }
-        if self.application_name.contains('\0') {
-            return Err(cfg("application_name", "contains a NUL byte"));
-        }
-        let ssl_mode = match (self.ssl_mode, self.url_ssl_mode) {
-            (Some(m), _) | (None, Some(m)) => m,
-            (None, None) => SslMode::from_env()?.unwrap_or_default(),
-        };
-        if let Some(root) = ssl_mode.root_cert() {
-            root_cert_param(root)?;
-        }
-        // One validation path for parameters: the connection-string parser's.
-        let mut extra = Vec::new();
-        for (k, v) in self.params {
-            let kv = format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
-            let probe = format!("host=x dbname=x user=x {kv}");
-            let parsed = ConnectParams::parse(&probe)?;
-            if parsed.extra.is_empty() {
-                return Err(cfg(&k, "set it with its own builder method, not param()"));
-            }
-            extra.extend(parsed.extra);
-        }
-        let settings = UrlSettings {
-            ssl_mode,
-            application_name: self.application_name,
-            connect_timeout: self.connect_timeout,
-            extra,
-        };
         let config = PoolConfig {
             check_idle: self.check_idle,
             max_size: self.max_size,
@@ -209,11 +147,10 @@ impl EngineBuilder {
         };
         let generation = self.source.generation();
         let failures = FailureLog::default();
-        let pool = config.pool(config.manager(&self.source, &settings, failures.clone()));
+        let pool = config.pool(config.manager(&self.source, failures.clone()));
         Ok(Engine {
             inner: Arc::new(Inner {
                 source: self.source,
-                settings,
                 config,
                 slot: RwLock::new(Slot {
                     generation,
@@ -228,10 +165,7 @@ impl EngineBuilder {
 impl fmt::Debug for EngineBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EngineBuilder")
-            .field(
-                "ssl_mode",
-                &self.ssl_mode.as_ref().or(self.url_ssl_mode.as_ref()),
-            )
+            .field("source", &Described(&*self.source))
             .field("max_size", &self.max_size)
             .field("min_idle", &self.min_idle)
             .finish_non_exhaustive()
@@ -251,13 +185,8 @@ struct PoolConfig {
 
 impl PoolConfig {
     /// The connection manager for these settings (the one place a `Manager` is made).
-    fn manager(
-        &self,
-        source: &Arc<dyn CredentialSource>,
-        settings: &UrlSettings,
-        failures: FailureLog,
-    ) -> Manager {
-        Manager::new(source.clone(), settings.clone(), failures, self.check_idle)
+    fn manager(&self, source: &Arc<dyn CredentialSource>, failures: FailureLog) -> Manager {
+        Manager::new(source.clone(), failures, self.check_idle)
     }
 
     fn pool(&self, manager: Manager) -> r2d2::Pool<Manager> {
@@ -282,7 +211,6 @@ struct Slot {
 
 struct Inner {
     source: Arc<dyn CredentialSource>,
-    settings: UrlSettings,
     config: PoolConfig,
     slot: RwLock<Slot>,
 }
@@ -310,32 +238,21 @@ pub struct PoolState {
 }
 
 impl Engine {
-    /// Start configuring an engine for `source`: a [`Credentials`](crate::Credentials), a
-    /// [`RotatingCredentials`](crate::RotatingCredentials) or any `Fn() -> Result<Credentials>`.
-    pub fn builder(source: impl CredentialSource) -> EngineBuilder {
-        EngineBuilder::new(Arc::new(source))
+    /// Start configuring an engine that connects with `options` (checked by
+    /// [`EngineBuilder::build`]).
+    pub fn builder(options: ConnectOptions) -> EngineBuilder {
+        EngineBuilder::new(Arc::new(options.clone()), Some(options))
     }
 
-    /// Start configuring an engine from a connection URL or `key=value` string, honouring its `sslmode`,
-    /// `sslrootcert`, `application_name`, `connect_timeout` and pass-through parameters.
-    pub fn builder_from_url(url: &str) -> Result<EngineBuilder> {
-        let p = ConnectParams::parse(url)?;
-        let mut b = EngineBuilder::new(Arc::new(p.credentials));
-        b.url_ssl_mode = p.ssl_mode;
-        if let Some(name) = p.application_name {
-            b.application_name = name;
-        }
-        if let Some(t) = p.connect_timeout {
-            b.connect_timeout = t;
-        }
-        b.params = p.extra;
-        Ok(b)
+    /// Start configuring an engine that asks `source` for options on every new connection: a
+    /// [`RotatingCredentials`](crate::RotatingCredentials) or any `Fn() -> Result<ConnectOptions>`, so
+    /// that expiring tokens can be renewed without a restart.
+    pub fn builder_with_source(source: impl CredentialSource) -> EngineBuilder {
+        EngineBuilder::new(Arc::new(source), None)
     }
 
     fn manager(&self, failures: FailureLog) -> Manager {
-        self.inner
-            .config
-            .manager(&self.inner.source, &self.inner.settings, failures)
+        self.inner.config.manager(&self.inner.source, failures)
     }
 
     fn replace_pool(&self, slot: &mut Slot) {
@@ -417,35 +334,29 @@ impl Engine {
         }
     }
 
-    /// The TLS mode in force.
-    pub fn ssl_mode(&self) -> &SslMode {
-        &self.inner.settings.ssl_mode
-    }
-
-    /// Run the pending migrations of `migrations` (the sample sandbox's
-    /// [`crate::sample::MIGRATIONS`] or a user's own `embed_migrations!` set) on one pooled connection.
+    /// Run the pending migrations of `migrations` (a user's own `embed_migrations!` set) on one pooled
+    /// connection.
     /// Returns the versions applied.
     pub fn run_migrations<S: MigrationSource<Pg>>(&self, migrations: S) -> Result<Vec<String>> {
         let mut conn = self.get()?;
         let applied = conn
             .run_pending_migrations(migrations)
-            .map_err(|e| Error::Migration {
-                message: e.to_string(),
-            })?;
+            .map_err(|source| Error::Migration { source })?;
         Ok(applied.iter().map(|v| v.to_string()).collect())
     }
 }
 
 impl fmt::Debug for Engine {
+    /// Shows the source and the pool as they stand; never asks the source for options and never
+    /// replaces the pool.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let creds = self.inner.source.credentials().ok();
+        let slot = self.inner.slot.read().unwrap_or_else(|e| e.into_inner());
+        let s = slot.pool.state();
         f.debug_struct("Engine")
-            .field("host", &creds.as_ref().map(|c| c.host().to_owned()))
-            .field("port", &creds.as_ref().map(|c| c.port()))
-            .field("dbname", &creds.as_ref().map(|c| c.dbname().to_owned()))
-            .field("user", &creds.as_ref().map(|c| c.user().to_owned()))
-            .field("ssl_mode", &self.inner.settings.ssl_mode)
-            .field("state", &self.state())
+            .field("source", &Described(&*self.inner.source))
+            .field("connections", &s.connections)
+            .field("idle", &s.idle_connections)
+            .field("max_size", &self.inner.config.max_size)
             .finish()
     }
 }
@@ -460,5 +371,5 @@ impl fmt::Debug for Engine {
 /// # Ok::<(), aep_diesel::Error>(())
 /// ```
 pub fn create_engine(url: &str) -> Result<Engine> {
-    Engine::builder_from_url(url)?.build()
+    Engine::builder(url.parse()?).build()
 }

@@ -1,11 +1,12 @@
-//! The crate's one error type.
+//! The runtime crate's one error type.
 //!
-//! Every message is built so that it can be logged as is: no variant ever holds a password, a token or a
-//! full connection URL (messages coming from libpq or the server pass through [`crate::redact`] first).
+//! Every message is built so that it can be logged as is: no variant ever holds a password, a token, a
+//! fragment of one, or a full connection URL. Parser errors carry only `&'static str` texts, so no part
+//! of a connection string can reach them; messages from libpq or the server are redacted first.
 
 use std::time::Duration;
 
-/// Everything that can go wrong in aep-diesel.
+/// Everything that can go wrong in aep-diesel's runtime.
 ///
 /// Connection failures are classified ([`Error::Authentication`], [`Error::Tls`], [`Error::Unreachable`],
 /// [`Error::DatabaseNotFound`], [`Error::SessionLimit`], [`Error::Connection`]) so that callers can react to
@@ -13,24 +14,37 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A credential or connection field is missing or malformed. `field` names it (`host`, `port`,
-    /// `dbname`, `user`, `password`, or a URL parameter); `fix` says what to do.
+    /// A connection setting is missing or malformed. `field` names it (`host`, `port`, `dbname`, `user`,
+    /// `password`, `sslmode`, …); `fix` says what to do. Neither ever repeats the value.
     #[error("invalid {field}: {reason}; {fix}")]
     InvalidField {
-        /// The offending field.
+        /// The offending field, as libpq names it.
         field: &'static str,
-        /// What is wrong with it (never contains a secret).
-        reason: String,
+        /// What is wrong with it.
+        reason: &'static str,
         /// How to fix it.
         fix: &'static str,
     },
 
-    /// A connection string (URL or `key=value` form) could not be understood. The string itself is never
-    /// repeated, because it may contain a password.
+    /// A connection string (URL or `key=value` form) could not be split into parameters. The string
+    /// itself is never repeated, because any part of it may be a password.
     #[error("invalid connection string: {reason}")]
     InvalidConnectionString {
         /// What is wrong, without echoing the string.
-        reason: String,
+        reason: &'static str,
+    },
+
+    /// A parameter aep-diesel does not pass to libpq. Its name is shown only when it is a libpq keyword:
+    /// anything else may be a fragment of a password that contained an unencoded `&` or space.
+    #[error(
+        "unsupported parameter {}; supported: host, port, dbname, user, password, sslmode, sslrootcert, \
+         application_name, connect_timeout, gssencmode, flatten, {}",
+        match name { Some(n) => format!("{n:?}"), None => "(name not shown: it is no libpq keyword and may be part of a password)".to_string() },
+        crate::options::PASSTHROUGH.join(", ")
+    )]
+    UnsupportedParameter {
+        /// The parameter, when it is a libpq keyword.
+        name: Option<&'static str>,
     },
 
     /// An SSL mode weaker than `require` was asked for. Query Service refuses unencrypted sessions, and
@@ -40,22 +54,26 @@ pub enum Error {
          use require (the default), verify-ca or verify-full"
     )]
     InsecureSslMode {
-        /// The mode that was asked for, as written.
-        mode: String,
+        /// The mode asked for: `disable`, `allow` or `prefer`.
+        mode: &'static str,
         /// Where it came from: `the URL`, `PGSSLMODE`, `a parameter`.
         origin: &'static str,
     },
 
-    /// A builder or configuration value is out of range or inconsistent.
+    /// An engine or introspection setting is out of range or inconsistent.
     #[error("invalid setting {setting}: {reason}")]
     InvalidConfig {
-        /// The setting's name, as the builder method or config key spells it.
-        setting: String,
+        /// The setting's name, as the builder method spells it.
+        setting: &'static str,
         /// What is wrong with it.
-        reason: String,
+        reason: &'static str,
     },
 
-    /// A required environment variable is missing, or holds something unusable.
+    /// A table-name pattern of an introspection filter is not a valid regular expression.
+    #[error("invalid table filter")]
+    InvalidPattern(#[from] aep_diesel_schema::PatternError),
+
+    /// Required environment variables are missing.
     #[error("{message}")]
     Environment {
         /// What is missing and how to provide it.
@@ -130,15 +148,16 @@ pub enum Error {
         max_size: u32,
     },
 
-    /// A query failed.
-    #[error("query failed: {0}")]
+    /// A query failed; the source is Diesel's error (with the server's message and SQLSTATE kind).
+    #[error("query failed")]
     Query(#[source] diesel::result::Error),
 
     /// Running migrations failed.
-    #[error("migration failed: {message}")]
+    #[error("migration failed")]
     Migration {
         /// What the migration harness reported.
-        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// The table or view does not exist (or is not visible to this user).
@@ -150,22 +169,18 @@ pub enum Error {
         name: String,
     },
 
-    /// Reading the catalog gave something aep-diesel could not interpret.
-    #[error("introspection failed: {message}")]
+    /// A catalog query failed.
+    #[error("introspection failed reading {what}")]
     Introspection {
-        /// What was unexpected.
-        message: String,
-    },
-
-    /// Code generation or its configuration failed.
-    #[error("code generation failed: {message}")]
-    Codegen {
-        /// What went wrong, naming the table, column or config key.
-        message: String,
+        /// What was being read, e.g. `columns`.
+        what: &'static str,
+        /// The query's failure.
+        #[source]
+        source: diesel::result::Error,
     },
 
     /// A row in a bulk operation could not be written; `row` is its zero-based position in the input.
-    #[error("bulk write failed at row {row}: {source}")]
+    #[error("bulk write failed at row {row}")]
     BulkRow {
         /// Zero-based index of the failing row in the caller's input.
         row: usize,
@@ -173,43 +188,23 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-
-    /// A file or process operation failed.
-    #[error("{context}: {source}")]
-    Io {
-        /// What was being done, e.g. `reading diesel.toml`.
-        context: String,
-        /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// The local test server could not be set up (feature `local-server`).
-    #[error("local server: {message}")]
-    LocalServer {
-        /// What failed and how to fix it.
-        message: String,
-    },
 }
 
 impl Error {
-    pub(crate) fn field(field: &'static str, reason: impl Into<String>, fix: &'static str) -> Self {
-        Error::InvalidField {
-            field,
-            reason: reason.into(),
-            fix,
+    pub(crate) fn field(field: &'static str, reason: &'static str, fix: &'static str) -> Self {
+        Error::InvalidField { field, reason, fix }
+    }
+
+    /// The same error, saying that a refused SSL mode came from `origin`.
+    pub(crate) fn with_origin(self, origin: &'static str) -> Self {
+        match self {
+            Error::InsecureSslMode { mode, .. } => Error::InsecureSslMode { mode, origin },
+            other => other,
         }
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
-    }
-
-    /// True for connection failures that retrying with the same credentials cannot fix
-    /// (authentication, TLS, missing database, bad input).
+    /// True for connection failures that retrying with the same settings cannot fix (authentication,
+    /// TLS, missing database, bad input).
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
@@ -218,8 +213,10 @@ impl Error {
                 | Error::DatabaseNotFound { .. }
                 | Error::InvalidField { .. }
                 | Error::InvalidConnectionString { .. }
+                | Error::UnsupportedParameter { .. }
                 | Error::InsecureSslMode { .. }
                 | Error::InvalidConfig { .. }
+                | Error::InvalidPattern { .. }
         )
     }
 }

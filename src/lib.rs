@@ -2,26 +2,27 @@
 //!
 //! Adobe Experience Platform Query Service — and any PostgreSQL-wire database — from Rust with Diesel:
 //!
-//! 1. **Credentials → Engine.** [`Credentials`] takes what the platform UI shows (user `…@AdobeOrg`,
-//!    database `prod:all`, a token pasted across lines), validates and encodes it; [`Engine`] is a lazy
-//!    r2d2 pool of Diesel `PgConnection`s that always uses TLS (`sslmode=require` at least).
+//! 1. **Options → Engine.** [`ConnectOptions`] takes what the platform UI shows (user `…@AdobeOrg`,
+//!    database `prod:all`, a token pasted across lines), a URL, or the `PG*` environment, validates and
+//!    normalises it; [`Engine`] is a lazy r2d2 pool of Diesel connections that always uses TLS
+//!    (`sslmode=require` at least).
 //! 2. **Introspection.** [`Engine::inspect`] reads the catalog in a few queries into a plain-data
-//!    [`SchemaModel`].
-//! 3. **Generated typed models.** [`codegen`] turns a [`SchemaModel`] into Diesel `table!` modules and
-//!    model structs with CRUD.
-//! 4. **Fast CRUD.** [`bulk`] loads rows with COPY and streams typed reads.
+//!    [`SchemaModel`] (SQLAlchemy's Inspector vocabulary).
+//! 3. **Bulk and paged CRUD.** [`bulk`] loads rows with COPY or batched INSERTs and pages through reads.
+//!
+//! Typed Diesel models are generated from a [`SchemaModel`] by the `aep-diesel-codegen` crate (the
+//! `aep-diesel` command of `aep-diesel-cli`).
 //!
 //! ```no_run
-//! use aep_diesel::{Credentials, Engine, SslMode, RootCert};
+//! use aep_diesel::{ConnectOptions, Engine, RootCert, SslMode};
 //!
 //! // What Experience Platform > Queries > Credentials shows; the token may span lines.
-//! let creds = Credentials::new(
+//! let opts = ConnectOptions::new(
 //!     "acme.platform-query.adobe.io", 80, "prod:all", "ACME@AdobeOrg",
 //!     std::env::var("PGPASSWORD").unwrap_or_default(),
-//! )?;
-//! let engine = Engine::builder(creds)
-//!     .ssl_mode(SslMode::VerifyFull(RootCert::System)) // default: SslMode::Require
-//!     .build()?;                                        // no network I/O yet
+//! )?
+//! .ssl_mode(SslMode::VerifyFull(RootCert::System)); // default: SslMode::Require
+//! let engine = Engine::builder(opts).max_size(2).build()?; // no network I/O yet
 //! for name in engine.inspect()?.table_names(None)? {
 //!     println!("{name}");
 //! }
@@ -32,32 +33,35 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Nothing here prints secrets: [`Password`], [`Credentials`], [`Engine`] and every [`Error`] redact the
-//! password and never show a full connection URL.
+//! Nothing here prints secrets: [`Password`], [`ConnectOptions`], [`Engine`] and every [`Error`] redact
+//! the password and never show a full connection URL.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
 pub mod bulk;
-pub mod codegen;
+mod conninfo;
 mod credentials;
 mod engine;
 mod error;
 pub mod inspect;
-pub mod libpq;
-#[cfg(feature = "local-server")]
-pub mod local;
+mod libpq;
+mod options;
 mod pool;
-pub mod sample;
 mod ssl;
-mod url;
 
-pub use credentials::{CredentialSource, Credentials, Password, PortValue, RotatingCredentials};
+pub use credentials::{CredentialSource, RotatingCredentials};
 pub use engine::{
     ConnectionManager, Engine, EngineBuilder, PoolState, PooledConnection, create_engine,
 };
 pub use error::{Error, Result};
 pub use inspect::{Inspector, SchemaModel};
+pub use options::{ConnectOptions, Password};
 pub use ssl::{RootCert, SslMode};
 
 /// Re-exported so generated code and users name the same Diesel version.
 pub use diesel;
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

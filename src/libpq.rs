@@ -2,12 +2,14 @@
 //! parser (used to prove that the URLs aep-diesel builds mean exactly what was given).
 #![allow(unsafe_code)] // FFI into libpq; each call's contract is noted beside it.
 
+#[cfg(test)]
 use std::collections::BTreeMap;
+#[cfg(test)]
 use std::ffi::{CStr, CString};
 
 /// The linked libpq's version as `major * 10000 + minor` (e.g. 180001), or with the old scheme for
 /// versions below 10.
-pub fn version() -> i32 {
+pub(crate) fn version() -> i32 {
     // SAFETY: PQlibVersion takes no arguments and only returns a constant.
     unsafe { pq_sys::PQlibVersion() }
 }
@@ -15,7 +17,8 @@ pub fn version() -> i32 {
 /// Parse a connection string (URL or `key=value`) with libpq's own parser and return the keywords it set.
 ///
 /// The error is libpq's message with every quoted fragment removed, since it may quote a password.
-pub fn conninfo_parse(conninfo: &str) -> Result<BTreeMap<String, String>, String> {
+#[cfg(test)]
+pub(crate) fn conninfo_parse(conninfo: &str) -> Result<BTreeMap<String, String>, String> {
     let c = CString::new(conninfo).map_err(|_| "the string contains a NUL byte".to_string())?;
     let mut err: *mut std::os::raw::c_char = std::ptr::null_mut();
     // SAFETY: `c` is a valid NUL-terminated string; `err` is an out-pointer libpq fills with a malloc'd
@@ -48,6 +51,7 @@ pub fn conninfo_parse(conninfo: &str) -> Result<BTreeMap<String, String>, String
     }
 }
 
+#[cfg(test)]
 fn strip_quoted(msg: &str) -> String {
     let mut out = String::new();
     let mut quoted = false;

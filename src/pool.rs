@@ -8,15 +8,15 @@ use diesel::connection::{Connection, Instrumentation, InstrumentationEvent};
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 
-use crate::credentials::{CredentialSource, Password};
+use crate::conninfo::build_url;
+use crate::credentials::CredentialSource;
 use crate::error::Error;
-use crate::url::{UrlSettings, build_url};
+use crate::options::Password;
 
 /// The r2d2 manager behind an [`Engine`](crate::Engine)'s pool. Opaque; it exists so that
 /// [`PooledConnection`](crate::PooledConnection) can be named.
 pub struct Manager {
     source: Arc<dyn CredentialSource>,
-    settings: UrlSettings,
     /// The most recent connect failure, so a waiting `Engine::get` can report it at once instead of
     /// waiting out the checkout timeout.
     last_failure: FailureLog,
@@ -126,12 +126,32 @@ pub(crate) fn redact(text: &str, password: &Password) -> String {
     out
 }
 
-/// Map libpq's connection failure text to a kind. libpq gives no SQLSTATE for failed connections, so
-/// this reads the server's message (sent in English by Query Service and by the local server, which runs
-/// with `lc_messages=C`) and libpq's own phrases; SQLSTATE codes are matched too where a server
-/// includes them in the text.
-pub(crate) fn classify(message: &str) -> FailureKind {
-    let m = message.to_ascii_lowercase();
+/// Map a failed connection's message to a kind.
+///
+/// A SQLSTATE decides where the message carries one (`FATAL:  28P01: …`, libpq's verbose form).
+/// Otherwise the server's and libpq's fixed phrases decide, read only outside the parts a user chose:
+/// libpq and the server quote host, database and user names, and a database called `ssl_events` or a
+/// host called `tls-gw` must not turn "does not exist" into a TLS failure. `names` are those values,
+/// removed first even when they contain quotes themselves.
+pub(crate) fn classify(message: &str, names: &[&str]) -> FailureKind {
+    if let Some(kind) = sqlstate(message).and_then(kind_of_sqlstate) {
+        return kind;
+    }
+    let mut text = message.to_string();
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        text = text.replace(&format!("\"{name}\""), "\"\"");
+    }
+    let mut fixed = String::with_capacity(text.len());
+    let mut quoted = false;
+    for ch in text.chars() {
+        if ch == '"' {
+            quoted = !quoted;
+            fixed.push('"');
+        } else if !quoted {
+            fixed.push(ch);
+        }
+    }
+    let m = fixed.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
     if has(&[
         "password authentication failed",
@@ -140,19 +160,22 @@ pub(crate) fn classify(message: &str) -> FailureKind {
         "authentication token",
         "invalid authorization",
         "no password supplied",
-        "28p01",
-        "28000",
         "pg_hba.conf",
-    ]) || (m.contains("role \"") && m.contains("does not exist"))
+    ]) || (m.contains("role \"\"") && m.contains("does not exist"))
     {
         return FailureKind::Authentication;
     }
-    if has(&["ssl", "tls", "certificate"]) {
+    if has(&[
+        "ssl",
+        "tls",
+        "certificate",
+        "sslmode",
+        "handshake",
+        "does not support ssl",
+    ]) {
         return FailureKind::Tls;
     }
-    if (m.contains("database \"") && m.contains("does not exist"))
-        || has(&["3d000", "42p12", "no tables found"])
-    {
+    if (m.contains("database \"\"") && m.contains("does not exist")) || has(&["no tables found"]) {
         return FailureKind::DatabaseNotFound;
     }
     if has(&[
@@ -160,7 +183,6 @@ pub(crate) fn classify(message: &str) -> FailureKind {
         "too many clients",
         "session limit",
         "remaining connection slots",
-        "53300",
     ]) {
         return FailureKind::SessionLimit;
     }
@@ -183,16 +205,44 @@ pub(crate) fn classify(message: &str) -> FailureKind {
     FailureKind::Other
 }
 
+/// The SQLSTATE of a server message in libpq's verbose form (`FATAL:  28P01: password …`).
+fn sqlstate(message: &str) -> Option<&str> {
+    for severity in ["FATAL:", "ERROR:"] {
+        let mut rest = message;
+        while let Some(i) = rest.find(severity) {
+            let after = rest[i + severity.len()..].trim_start();
+            let code = after.get(..5);
+            if let Some(code) = code.filter(|c| {
+                c.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+                    && after[5..].starts_with(':')
+            }) {
+                return Some(code);
+            }
+            rest = &rest[i + severity.len()..];
+        }
+    }
+    None
+}
+
+fn kind_of_sqlstate(code: &str) -> Option<FailureKind> {
+    Some(match code {
+        "28P01" | "28000" => FailureKind::Authentication,
+        "3D000" | "42P12" => FailureKind::DatabaseNotFound,
+        "53300" => FailureKind::SessionLimit,
+        "57P03" => FailureKind::Unreachable,
+        _ => return None,
+    })
+}
+
 impl Manager {
     pub(crate) fn new(
         source: Arc<dyn CredentialSource>,
-        settings: UrlSettings,
         log: FailureLog,
         check_idle: Duration,
     ) -> Self {
         Manager {
             source,
-            settings,
             last_failure: log,
             check_idle,
         }
@@ -200,8 +250,9 @@ impl Manager {
 
     /// Establish one connection with the current credentials.
     pub(crate) fn establish(&self) -> Result<PgConnection, Error> {
-        let creds = self.source.credentials()?;
-        let url = build_url(&creds, &self.settings)?;
+        let opts = self.source.connect_options()?;
+        opts.validate()?;
+        let url = build_url(&opts)?;
         let mut result = PgConnection::establish(url.expose());
         if let Ok(conn) = result.as_mut() {
             self.last_failure.clear();
@@ -212,16 +263,24 @@ impl Manager {
             });
         }
         result.map_err(|e| {
-            let message = redact(e.to_string().trim(), creds.password());
+            let message = redact(e.to_string().trim(), opts.get_password());
+            let dbname = opts.effective_dbname();
+            let names = [
+                opts.get_host(),
+                opts.get_dbname(),
+                dbname.as_str(),
+                opts.get_user(),
+                opts.get_application_name(),
+            ];
             let failure = Failure {
-                kind: classify(&message),
+                kind: classify(&message, &names),
                 message,
             };
             self.last_failure.record(&failure);
             log::warn!(
                 "aep-diesel: new connection to {}:{} failed: {}",
-                creds.host(),
-                creds.port(),
+                opts.get_host(),
+                opts.get_port(),
                 failure.message
             );
             Error::from(failure)
@@ -232,8 +291,7 @@ impl Manager {
 impl fmt::Debug for Manager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Manager")
-            .field("ssl_mode", &self.settings.ssl_mode)
-            .field("application_name", &self.settings.application_name)
+            .field("check_idle", &self.check_idle)
             .finish_non_exhaustive()
     }
 }
@@ -293,7 +351,7 @@ mod tests {
                 Authentication,
             ),
             (
-                "FATAL: 28000 Invalid authorization type. Must be AuthenticationCleartextPassword",
+                "FATAL:  28000: Invalid authorization type. Must be AuthenticationCleartextPassword",
                 Authentication,
             ),
             (
@@ -314,7 +372,7 @@ mod tests {
             ),
             ("SSL error: certificate verify failed", Tls),
             ("FATAL:  database \"nope\" does not exist", DatabaseNotFound),
-            ("FATAL: 42P12 No tables found", DatabaseNotFound),
+            ("FATAL:  42P12: No tables found", DatabaseNotFound),
             ("FATAL:  sorry, too many clients already", SessionLimit),
             ("FATAL: Session Limit Reached", SessionLimit),
             (
@@ -323,7 +381,53 @@ mod tests {
             ),
         ];
         for (msg, kind) in cases {
-            assert_eq!(classify(msg), kind, "{msg}");
+            assert_eq!(classify(msg, &[]), kind, "{msg}");
+        }
+    }
+
+    /// Names chosen by users never decide the kind: only libpq's and the server's own words do.
+    #[test]
+    fn names_in_messages_do_not_change_the_kind() {
+        use FailureKind::*;
+        let cases: [(&str, &[&str], FailureKind); 7] = [
+            (
+                "connection to server at \"tls-gw.example\" (10.0.0.1), port 5432 failed: FATAL:  database \"ssl_events\" does not exist",
+                &["tls-gw.example", "ssl_events"],
+                DatabaseNotFound,
+            ),
+            (
+                "could not translate host name \"ssl.certificate.invalid\" to address: Name or service not known",
+                &["ssl.certificate.invalid"],
+                Unreachable,
+            ),
+            (
+                "connection to server at \"localhost\" (127.0.0.1), port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?",
+                &["localhost", "password timeout"],
+                Unreachable,
+            ),
+            (
+                "connection to server at \"h\" (127.0.0.1), port 5 failed: FATAL:  database \"a \"ssl\" b\" does not exist",
+                &["h", "a \"ssl\" b"],
+                DatabaseNotFound,
+            ),
+            (
+                "connection to server at \"h\" (127.0.0.1), port 5 failed: FATAL:  role \"too many clients\" does not exist",
+                &["too many clients"],
+                Authentication,
+            ),
+            (
+                "connection to server at \"h\" (127.0.0.1), port 5 failed: FATAL:  3D000: database \"x\" does not exist",
+                &[],
+                DatabaseNotFound,
+            ),
+            (
+                "connection to server at \"h\" (127.0.0.1), port 5 failed: FATAL:  28P01: password authentication failed for user \"u\"",
+                &[],
+                Authentication,
+            ),
+        ];
+        for (msg, names, kind) in cases {
+            assert_eq!(classify(msg, names), kind, "{msg}");
         }
     }
 

@@ -49,20 +49,19 @@ impl SslMode {
         }
     }
 
-    /// Parse a libpq `sslmode` keyword. `root` is the `sslrootcert` value, if any (`system` or a path);
-    /// verifying modes without one use the system store. `origin` says where the value came from, for
-    /// the error message.
-    pub(crate) fn parse(mode: &str, root: Option<&str>, origin: &'static str) -> Result<Self> {
-        let root = || match root {
-            None | Some("system") => RootCert::System,
-            Some(path) => RootCert::File(PathBuf::from(path)),
-        };
+    /// Parse a libpq `sslmode` keyword; verifying modes use the system store until a root certificate
+    /// is given. `origin` says where the value came from, for the error message.
+    pub(crate) fn parse(mode: &str, origin: &'static str) -> Result<Self> {
         match mode.trim().to_ascii_lowercase().as_str() {
             "require" => Ok(SslMode::Require),
-            "verify-ca" => Ok(SslMode::VerifyCa(root())),
-            "verify-full" => Ok(SslMode::VerifyFull(root())),
-            "disable" | "allow" | "prefer" => Err(Error::InsecureSslMode {
-                mode: mode.trim().to_string(),
+            "verify-ca" => Ok(SslMode::VerifyCa(RootCert::System)),
+            "verify-full" => Ok(SslMode::VerifyFull(RootCert::System)),
+            weak @ ("disable" | "allow" | "prefer") => Err(Error::InsecureSslMode {
+                mode: match weak {
+                    "disable" => "disable",
+                    "allow" => "allow",
+                    _ => "prefer",
+                },
                 origin,
             }),
             _ => Err(Error::field(
@@ -73,14 +72,14 @@ impl SslMode {
         }
     }
 
-    /// The mode named by `PGSSLMODE` (with `PGSSLROOTCERT`), if set.
-    pub(crate) fn from_env() -> Result<Option<Self>> {
-        match std::env::var("PGSSLMODE") {
-            Ok(mode) if !mode.trim().is_empty() => {
-                let root = std::env::var("PGSSLROOTCERT").ok();
-                SslMode::parse(&mode, root.as_deref(), "PGSSLMODE").map(Some)
-            }
-            _ => Ok(None),
+    /// This mode with `root` as its root certificate. A root file makes `require` verify the chain,
+    /// as libpq does when `sslrootcert` names a file.
+    pub(crate) fn with_root(self, root: Option<RootCert>) -> Self {
+        match (self, root) {
+            (mode, None) => mode,
+            (SslMode::Require, Some(RootCert::System)) => SslMode::Require,
+            (SslMode::Require | SslMode::VerifyCa(_), Some(r)) => SslMode::VerifyCa(r),
+            (SslMode::VerifyFull(_), Some(r)) => SslMode::VerifyFull(r),
         }
     }
 }
@@ -89,7 +88,7 @@ impl std::str::FromStr for SslMode {
     type Err = Error;
     /// `require`, `verify-ca` or `verify-full` (system roots); weaker modes are an error.
     fn from_str(s: &str) -> Result<Self> {
-        SslMode::parse(s, None, "a parameter")
+        SslMode::parse(s, "a parameter")
     }
 }
 
@@ -100,8 +99,8 @@ pub(crate) fn root_cert_param(root: &RootCert) -> Result<String> {
             if !path.is_file() {
                 return Err(Error::field(
                     "sslrootcert",
-                    format!("{} is not a readable file", path.display()),
-                    "point RootCert::File at a PEM file holding the root certificate(s)",
+                    "the root certificate file does not exist or is not a file",
+                    "point RootCert::File (or sslrootcert) at a PEM file holding the root certificate(s)",
                 ));
             }
             path.to_str().map(str::to_owned).ok_or_else(|| {
@@ -141,7 +140,7 @@ mod tests {
     #[test]
     fn weak_modes_are_refused_with_origin() {
         for weak in ["disable", "allow", "prefer", " Prefer "] {
-            match SslMode::parse(weak, None, "PGSSLMODE") {
+            match SslMode::parse(weak, "PGSSLMODE") {
                 Err(Error::InsecureSslMode { origin, .. }) => assert_eq!(origin, "PGSSLMODE"),
                 other => panic!("{weak}: {other:?}"),
             }
@@ -158,7 +157,9 @@ mod tests {
             SslMode::VerifyFull(RootCert::System)
         );
         assert_eq!(
-            SslMode::parse("verify-ca", Some("/x.pem"), "the URL").unwrap(),
+            SslMode::parse("verify-ca", "the URL")
+                .unwrap()
+                .with_root(Some(RootCert::File("/x.pem".into()))),
             SslMode::VerifyCa(RootCert::File("/x.pem".into()))
         );
     }

@@ -51,11 +51,7 @@ fn data(n: usize, bad_at: Option<usize>) -> Vec<Load> {
 
 fn engine(db: &str) -> aep_diesel::Engine {
     let s = common::server();
-    let engine = s
-        .builder_for(s.create_database(db).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
+    let engine = s.engine_for(s.create_database(db).unwrap()).unwrap();
     engine
         .get()
         .unwrap()
@@ -94,7 +90,8 @@ fn insert_batches_stay_under_the_bind_limit_and_are_all_or_nothing() {
     match &e {
         Error::BulkRow { row, source } => {
             assert_eq!(*row, 31_234);
-            assert!(source.to_string().contains("loads_qty_check"), "{source}");
+            let text = common::chain(&**source);
+            assert!(text.contains("loads_qty_check"), "{text}");
         }
         other => panic!("{other:?}"),
     }
@@ -154,12 +151,10 @@ fn generated_create_many_is_chunked_and_atomic() {
     use sandbox::customers::{Customers, NewCustomers};
     let s = common::server();
     let engine = s
-        .builder_for(s.create_database("bulk_models").unwrap())
-        .unwrap()
-        .build()
+        .engine_for(s.create_database("bulk_models").unwrap())
         .unwrap();
     engine
-        .run_migrations(aep_diesel::sample::MIGRATIONS)
+        .run_migrations(aep_diesel_testkit::sample::MIGRATIONS)
         .unwrap();
     let mut conn = engine.get().unwrap();
     let new = |i: usize| NewCustomers {

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use aep_diesel::SchemaModel;
-use aep_diesel::codegen::{Generated, Options, generate};
+use aep_diesel_codegen::{Generated, Options, generate};
 
 fn manifest(path: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use aep_diesel::diesel::prelude::*;
 use aep_diesel::diesel::sql_types::{Integer, Text};
-use aep_diesel::{Credentials, Engine, Error, RootCert, SslMode, create_engine};
+use aep_diesel::{ConnectOptions, Engine, Error, RootCert, SslMode, create_engine};
+use aep_diesel_testkit::sample;
 use common::{sandbox, server};
 use diesel::connection::SimpleConnection;
 
@@ -39,11 +40,11 @@ fn backend_pid(conn: &mut PgConnection) -> i32 {
 
 #[test]
 fn verify_full_with_the_local_ca_connects_over_tls() {
-    let engine = server().engine().unwrap();
     assert!(matches!(
-        engine.ssl_mode(),
+        server().options().get_ssl_mode(),
         SslMode::VerifyFull(RootCert::File(_))
     ));
+    let engine = server().engine().unwrap();
     let mut conn = engine.get().unwrap();
     let (user, db, ssl): (String, String, bool) = diesel::select((
         diesel::dsl::sql::<Text>("current_user::text"),
@@ -62,13 +63,12 @@ fn verify_full_with_the_local_ca_connects_over_tls() {
 
 #[test]
 fn require_and_verify_ca_connect_too() {
-    let creds = server().credentials();
+    let creds = server().options();
     for mode in [
         SslMode::Require,
         SslMode::VerifyCa(RootCert::File(server().ca_cert_path())),
     ] {
-        let engine = Engine::builder(creds.clone())
-            .ssl_mode(mode.clone())
+        let engine = Engine::builder(creds.clone().ssl_mode(mode.clone()))
             .build()
             .unwrap();
         let mut conn = engine.get().unwrap_or_else(|e| panic!("{mode:?}: {e}"));
@@ -81,35 +81,33 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
     let dir = tempfile::tempdir().unwrap();
     let foreign = dir.path().join("foreign-ca.crt");
     server().write_foreign_ca(&foreign).unwrap();
-    let creds = server().credentials();
-    let wrong_ca = Engine::builder(creds.clone())
-        .ssl_mode(SslMode::VerifyFull(RootCert::File(foreign.clone())))
-        .build()
-        .unwrap();
+    let creds = server().options();
+    let wrong_ca = Engine::builder(
+        creds
+            .clone()
+            .ssl_mode(SslMode::VerifyFull(RootCert::File(foreign.clone()))),
+    )
+    .build()
+    .unwrap();
     let e = wrong_ca.get().err().expect("expected an error");
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     assert!(e.to_string().contains("certificate"), "{e}");
-    let wrong_ca_only = Engine::builder(creds.clone())
-        .ssl_mode(SslMode::VerifyCa(RootCert::File(foreign)))
-        .build()
-        .unwrap();
+    let wrong_ca_only = Engine::builder(
+        creds
+            .clone()
+            .ssl_mode(SslMode::VerifyCa(RootCert::File(foreign))),
+    )
+    .build()
+    .unwrap();
     assert!(matches!(
         wrong_ca_only.get().err().expect("expected an error"),
         Error::Tls { .. }
     ));
 
     // 127.0.0.2 reaches the same server, but the certificate names only localhost, 127.0.0.1 and ::1.
-    let other_name = Credentials::new(
-        "127.0.0.2",
-        creds.port(),
-        "prod:all",
-        "ACME@AdobeOrg",
-        creds.password().clone(),
-    )
-    .unwrap();
+    let other_name = creds.clone().host("127.0.0.2");
     let ca = RootCert::File(server().ca_cert_path());
-    let e = Engine::builder(other_name.clone())
-        .ssl_mode(SslMode::VerifyFull(ca.clone()))
+    let e = Engine::builder(other_name.clone().ssl_mode(SslMode::VerifyFull(ca.clone())))
         .build()
         .unwrap()
         .get()
@@ -118,8 +116,7 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     assert!(e.to_string().contains("127.0.0.2"), "{e}");
     // verify-ca ignores the host name, so the same connection succeeds
-    let ok = Engine::builder(other_name)
-        .ssl_mode(SslMode::VerifyCa(ca))
+    let ok = Engine::builder(other_name.ssl_mode(SslMode::VerifyCa(ca)))
         .build()
         .unwrap();
     assert!(ok.get().is_ok());
@@ -131,7 +128,7 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let creds = Credentials::new("127.0.0.1", port, "prod:all", "ACME@AdobeOrg", "pw").unwrap();
+    let creds = ConnectOptions::new("127.0.0.1", port, "prod:all", "ACME@AdobeOrg", "pw").unwrap();
     let start = Instant::now();
     let engine = Engine::builder(creds).build().unwrap();
     let built_in = start.elapsed();
@@ -150,7 +147,7 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
     // A closed port: build still succeeds at once; get() fails with Unreachable, well before the
     // 30-second checkout timeout.
     drop(listener);
-    let creds = Credentials::new("127.0.0.1", port, "prod:all", "ACME@AdobeOrg", "pw").unwrap();
+    let creds = ConnectOptions::new("127.0.0.1", port, "prod:all", "ACME@AdobeOrg", "pw").unwrap();
     let engine = Engine::builder(creds).build().unwrap();
     let start = Instant::now();
     let e = engine.get().err().expect("expected an error");
@@ -165,14 +162,9 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
 
 #[test]
 fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
-    let creds = server()
-        .credentials()
-        .with_password("expired-token")
-        .unwrap();
+    let creds = server().options().with_password("expired-token");
     let e = server()
-        .builder_for(creds)
-        .unwrap()
-        .build()
+        .engine_for(creds)
         .unwrap()
         .get()
         .err()
@@ -189,11 +181,9 @@ fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
 
 #[test]
 fn missing_database_is_classified() {
-    let creds = server().credentials_for("nope:all");
+    let creds = server().options_for("nope:all");
     let e = server()
-        .builder_for(creds)
-        .unwrap()
-        .build()
+        .engine_for(creds)
         .unwrap()
         .get()
         .err()
@@ -207,9 +197,7 @@ fn missing_database_is_classified() {
 
 #[test]
 fn pool_timeout_after_the_configured_time_never_hangs() {
-    let engine = server()
-        .builder_for(server().credentials())
-        .unwrap()
+    let engine = Engine::builder(server().options())
         .max_size(1)
         .checkout_timeout(Duration::from_millis(700))
         .build()
@@ -264,9 +252,7 @@ fn pooled_connections_speak_the_whole_diesel_dsl() {
 
 #[test]
 fn a_connection_left_in_a_failed_transaction_is_never_handed_out_again() {
-    let engine = server()
-        .builder_for(server().credentials())
-        .unwrap()
+    let engine = Engine::builder(server().options())
         .max_size(1)
         .build()
         .unwrap();
@@ -300,7 +286,7 @@ fn a_connection_left_in_a_failed_transaction_is_never_handed_out_again() {
 
 #[test]
 fn builder_validates_settings() {
-    let creds = server().credentials();
+    let creds = server().options();
     let setting = |r: Result<Engine, Error>| match r {
         Err(Error::InvalidConfig { setting, .. }) => setting,
         other => panic!("{other:?}"),
@@ -325,38 +311,32 @@ fn builder_validates_settings() {
         setting(Engine::builder(creds.clone()).max_lifetime(None).build()),
         "max_lifetime"
     );
-    assert_eq!(
-        setting(
-            Engine::builder(creds.clone())
-                .connect_timeout(Duration::ZERO)
-                .build()
-        ),
-        "connect_timeout"
-    );
-    assert_eq!(
-        setting(
-            Engine::builder(creds.clone())
-                .param("sslmode", "require")
-                .build()
-        ),
-        "sslmode"
-    );
+    // connection settings set with the typed setters are validated by build()
     assert!(matches!(
-        Engine::builder(creds.clone()).param("bogus", "1").build(),
-        Err(Error::InvalidConnectionString { .. })
+        Engine::builder(creds.clone().connect_timeout(Duration::ZERO)).build(),
+        Err(Error::InvalidField {
+            field: "connect_timeout",
+            ..
+        })
     ));
     assert!(matches!(
-        Engine::builder(creds.clone())
-            .param("sslmode", "disable")
-            .build(),
-        Err(Error::InsecureSslMode { .. })
+        Engine::builder(creds.clone().host("")).build(),
+        Err(Error::InvalidField { field: "host", .. })
+    ));
+    assert!(matches!(
+        creds.clone().param("bogus", "1"),
+        Err(Error::UnsupportedParameter { name: None })
+    ));
+    assert!(matches!(
+        creds.clone().param("sslmode", "disable"),
+        Err(Error::InsecureSslMode {
+            mode: "disable",
+            origin: "a parameter"
+        })
     ));
     // a pass-through parameter reaches the server
     let engine = server()
-        .builder_for(creds)
-        .unwrap()
-        .param("options", "-c search_path=pg_catalog")
-        .build()
+        .engine_for(creds.param("options", "-c search_path=pg_catalog").unwrap())
         .unwrap();
     let path: String = diesel::select(diesel::dsl::sql::<Text>("current_setting('search_path')"))
         .get_result(&mut engine.get().unwrap())
@@ -366,23 +346,24 @@ fn builder_validates_settings() {
 
 #[test]
 fn create_engine_takes_a_url_as_users_have_it() {
-    let c = server().credentials();
+    let c = server().options();
     // unencoded user with '@' and database with ':' (the seed recipe's shape), password encoded
     let pw = percent_encoding::utf8_percent_encode(
-        c.password().expose(),
+        c.get_password().expose(),
         percent_encoding::NON_ALPHANUMERIC,
     );
     let ca = server().ca_cert_path();
     let url = format!(
         "postgresql://ACME@AdobeOrg:{pw}@localhost:{}/prod:all?sslmode=verify-full&sslrootcert={}&application_name=seed",
-        c.port(),
+        c.get_port(),
         ca.display()
     );
+    let parsed: ConnectOptions = url.parse().unwrap();
+    assert_eq!(
+        parsed.get_ssl_mode(),
+        &SslMode::VerifyFull(RootCert::File(ca.clone()))
+    );
     let engine = create_engine(&url).unwrap();
-    assert!(matches!(
-        engine.ssl_mode(),
-        SslMode::VerifyFull(RootCert::File(_))
-    ));
     let name: String = diesel::select(diesel::dsl::sql::<Text>(
         "current_setting('application_name')",
     ))
@@ -392,7 +373,7 @@ fn create_engine_takes_a_url_as_users_have_it() {
     for weak in ["disable", "allow", "prefer"] {
         let e = create_engine(&format!(
             "postgresql://u:pw@localhost:{}/db?sslmode={weak}",
-            c.port()
+            c.get_port()
         ))
         .unwrap_err();
         assert!(matches!(e, Error::InsecureSslMode { .. }), "{e}");
@@ -403,14 +384,12 @@ fn create_engine_takes_a_url_as_users_have_it() {
 #[test]
 fn engine_runs_sample_and_user_migrations() {
     let creds = server().create_database("migrations_test").unwrap();
-    let engine = server().builder_for(creds).unwrap().build().unwrap();
-    let applied = engine
-        .run_migrations(aep_diesel::sample::MIGRATIONS)
-        .unwrap();
+    let engine = server().engine_for(creds).unwrap();
+    let applied = engine.run_migrations(sample::MIGRATIONS).unwrap();
     assert_eq!(applied.len(), 1);
     assert!(
         engine
-            .run_migrations(aep_diesel::sample::MIGRATIONS)
+            .run_migrations(sample::MIGRATIONS)
             .unwrap()
             .is_empty(),
         "idempotent"
@@ -436,6 +415,65 @@ fn engine_runs_sample_and_user_migrations() {
     assert_eq!(events, 2);
 }
 
+#[test]
+fn a_failed_migration_keeps_the_server_error_as_its_source() {
+    let engine = server()
+        .engine_for(server().create_database("broken_migrations").unwrap())
+        .unwrap();
+    const BROKEN: diesel_migrations::EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("tests/broken_migrations");
+    let e = engine.run_migrations(BROKEN).unwrap_err();
+    assert!(matches!(e, Error::Migration { .. }), "{e:?}");
+    let source = std::error::Error::source(&e).expect("the cause is kept");
+    let text = common::chain(&e);
+    assert!(
+        text.contains("no_such_table_for_migrations"),
+        "{text} / {source}"
+    );
+}
+
+/// Host, database and user names that contain words like "ssl", "tls", "password" or "timeout" do not
+/// change how a failure is classified.
+#[test]
+fn names_that_look_like_failure_words_are_not_misclassified() {
+    let opts = server().options();
+    for db in [
+        "ssl certificate tls",
+        "password timeout",
+        "too many clients",
+    ] {
+        let e = Engine::builder(opts.clone().dbname(db))
+            .build()
+            .unwrap()
+            .get()
+            .err()
+            .expect("no such database");
+        assert!(matches!(e, Error::DatabaseNotFound { .. }), "{db}: {e:?}");
+        assert!(e.is_permanent());
+    }
+    // a user called like a TLS failure: still an authentication failure
+    let e = Engine::builder(opts.clone().user("ssl_certificate_user"))
+        .build()
+        .unwrap()
+        .get()
+        .err()
+        .expect("no such role");
+    assert!(matches!(e, Error::Authentication { .. }), "{e:?}");
+    // a host name full of TLS words that does not resolve: unreachable, retryable
+    let e = Engine::builder(
+        opts.clone()
+            .host("ssl-tls-certificate-password.invalid")
+            .ssl_mode(SslMode::Require),
+    )
+    .build()
+    .unwrap()
+    .get()
+    .err()
+    .expect("no such host");
+    assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
+    assert!(!e.is_permanent());
+}
+
 #[derive(QueryableByName)]
 struct Label {
     #[diesel(sql_type = Text)]
@@ -444,9 +482,7 @@ struct Label {
 
 #[test]
 fn lost_connections_are_never_reused() {
-    let engine = server()
-        .builder_for(server().credentials())
-        .unwrap()
+    let engine = Engine::builder(server().options())
         .max_size(1)
         .health_check_idle(Duration::from_millis(300))
         .build()

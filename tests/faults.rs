@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aep_diesel::local::LocalServer;
 use aep_diesel::{Engine, Error, RotatingCredentials};
+use aep_diesel_testkit::LocalServer;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
@@ -27,11 +27,8 @@ fn sessions(server: &LocalServer, app: &str) -> i64 {
 fn thirty_two_threads_five_hundred_checkouts_each() {
     let server = LocalServer::start().unwrap();
     let max = 8;
-    let engine = server
-        .builder_for(server.credentials())
-        .unwrap()
+    let engine = Engine::builder(server.options().application_name("load-test"))
         .max_size(max)
-        .application_name("load-test")
         .build()
         .unwrap();
     let peak = Arc::new(AtomicUsize::new(0));
@@ -75,9 +72,7 @@ fn thirty_two_threads_five_hundred_checkouts_each() {
 #[test]
 fn a_restart_errors_in_flight_work_and_the_pool_recovers() {
     let server = LocalServer::start().unwrap();
-    let engine = server
-        .builder_for(server.credentials())
-        .unwrap()
+    let engine = Engine::builder(server.options())
         .max_size(4)
         .checkout_timeout(Duration::from_secs(5))
         .build()
@@ -151,18 +146,8 @@ fn a_restart_errors_in_flight_work_and_the_pool_recovers() {
 #[test]
 fn rotating_credentials_retire_old_connections_without_a_restart() {
     let server = LocalServer::start().unwrap();
-    let source = RotatingCredentials::new(server.credentials());
-    let engine = server
-        .builder_for(server.credentials())
-        .unwrap()
-        .max_size(2)
-        .application_name("rotation-test")
-        .build()
-        .unwrap();
-    // the same settings, but credentials from the rotating source
-    let engine = Engine::builder(source.clone())
-        .ssl_mode(engine.ssl_mode().clone())
-        .application_name("rotation-test")
+    let source = RotatingCredentials::new(server.options().application_name("rotation-test"));
+    let engine = Engine::builder_with_source(source.clone())
         .max_size(2)
         .build()
         .unwrap();
@@ -181,7 +166,7 @@ fn rotating_credentials_retire_old_connections_without_a_restart() {
     assert!(e.to_string().contains("expire"), "{e}");
 
     // the application hands over the new credentials: new connections use them
-    source.set(new_creds);
+    source.set(new_creds.application_name("rotation-test"));
     let mut fresh = engine.get().unwrap();
     let new_pid = backend_pid(&mut fresh).unwrap();
     assert!(new_pid != old_pid && new_pid != idle_pid);

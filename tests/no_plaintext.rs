@@ -7,8 +7,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aep_diesel::local::LocalServer;
-use aep_diesel::{Credentials, Engine, Error, SslMode};
+use aep_diesel::{ConnectOptions, Engine, Error, SslMode};
+use aep_diesel_testkit::LocalServer;
 
 /// The SSLRequest packet: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
@@ -18,8 +18,7 @@ fn a_server_without_tls_is_refused_with_a_tls_error() {
     let plain = LocalServer::builder().ssl(false).start().unwrap();
     // The server's own superuser credentials are valid there; aep-diesel still refuses to log in.
     for mode in [SslMode::Require, "verify-full".parse().unwrap()] {
-        let engine = Engine::builder(plain.admin_credentials())
-            .ssl_mode(mode)
+        let engine = Engine::builder(plain.admin_options().ssl_mode(mode))
             .build()
             .unwrap();
         let e = engine.get().err().expect("must not connect without TLS");
@@ -49,7 +48,7 @@ fn only_the_ssl_request_is_sent_to_a_server_that_refuses_tls() {
             record.lock().unwrap().push(got);
         }
     });
-    let creds = Credentials::new(
+    let creds = ConnectOptions::new(
         "127.0.0.1",
         port,
         "prod:all",

@@ -1,14 +1,14 @@
-//! A sentinel password through every error the crate produces: it must never appear in `Debug`,
-//! `Display`, an error or a log line.
+//! A sentinel password through every error the crate produces: neither it nor any 4-character
+//! fragment of it may appear in `Debug`, `Display`, an error (or its sources) or a log line.
 mod common;
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use aep_diesel::{
-    Credentials, Engine, Error, Password, RootCert, RotatingCredentials, SslMode, create_engine,
+    ConnectOptions, Engine, Error, Password, RootCert, RotatingCredentials, SslMode, create_engine,
 };
-use common::{SENTINEL, leaks, server, shown};
+use common::{SENTINEL, leaked_fragment, leaks, server, shown};
 
 static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -28,24 +28,36 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
-fn errors_for(creds: Credentials) -> Vec<Error> {
+/// Every way an error can be shown, its sources included.
+fn assert_clean(e: &Error, context: &str) {
+    if let Some(frag) = leaked_fragment(&shown(e)) {
+        panic!("{context}: {frag:?} leaks in {e:?}");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(frag) = leaked_fragment(&format!("{s} {s:?}")) {
+            panic!("{context}: {frag:?} leaks in a source of {e:?}");
+        }
+        source = s.source();
+    }
+}
+
+/// Connection failures against the real server and a closed port, with the sentinel as password.
+fn connection_errors(opts: &ConnectOptions) -> Vec<Error> {
     let mut errors = Vec::new();
-    let port = creds.port();
     // authentication failure against the real server
-    let engine = server()
-        .builder_for(creds.clone())
-        .unwrap()
-        .build()
-        .unwrap();
+    let engine = Engine::builder(opts.clone()).build().unwrap();
     errors.push(engine.get().err().expect("wrong password fails"));
     // TLS failure: a CA that did not sign the server certificate
     let dir = tempfile::tempdir().unwrap();
     let foreign = dir.path().join("ca.crt");
     server().write_foreign_ca(&foreign).unwrap();
-    let e = Engine::builder(creds.clone())
-        .ssl_mode(SslMode::VerifyFull(RootCert::File(foreign)))
-        .build()
-        .unwrap();
+    let e = Engine::builder(
+        opts.clone()
+            .ssl_mode(SslMode::VerifyFull(RootCert::File(foreign))),
+    )
+    .build()
+    .unwrap();
     errors.push(e.get().err().expect("tls fails"));
     // unreachable: a closed port
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -53,16 +65,8 @@ fn errors_for(creds: Credentials) -> Vec<Error> {
         .local_addr()
         .unwrap()
         .port();
-    let c = Credentials::new(
-        "127.0.0.1",
-        closed,
-        "prod:all",
-        creds.user(),
-        creds.password().clone(),
-    )
-    .unwrap();
     errors.push(
-        Engine::builder(c)
+        Engine::builder(opts.clone().host("127.0.0.1").port(closed))
             .build()
             .unwrap()
             .get()
@@ -70,53 +74,152 @@ fn errors_for(creds: Credentials) -> Vec<Error> {
             .expect("closed port fails"),
     );
     // pool timeout with the real password, max_size 1 and the one connection held
-    let good = server()
-        .builder_for(server().credentials())
-        .unwrap()
-        .max_size(1);
-    let engine = good
+    let engine = Engine::builder(server().options())
+        .max_size(1)
         .checkout_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
     let _held = engine.get().unwrap();
     errors.push(engine.get().err().expect("timeout"));
-    // bad input alongside the password
-    errors.push(Credentials::new("h\0", port, "db", "u", creds.password().clone()).unwrap_err());
-    errors.push(Credentials::new("h", 0, "db", "u", creds.password().clone()).unwrap_err());
-    errors.push(
-        Credentials::new(
+    errors
+}
+
+/// Connection strings that every parser path refuses, each with the secret in it.
+fn bad_connection_strings(secret: &str) -> Vec<String> {
+    let enc = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    // libpq key=value quoting: backslash-escape quotes and backslashes inside '...'
+    let kv = secret.replace('\\', "\\\\").replace('\'', "\\'");
+    vec![
+        // URL: refused settings, each next to the password
+        format!("postgresql://u:{enc}@h/db?sslmode=disable"),
+        format!("postgresql://u:{enc}@h/db?sslmode=prefer"),
+        format!("postgresql://u:{enc}@h/db?sslmode=bogus"),
+        format!("postgresql://u:{enc}@h/db?sslmode={enc}"),
+        format!("postgresql://u:{enc}@h/db?bogus={enc}"),
+        format!("postgresql://u:{enc}@h/db?{enc}={enc}"),
+        format!("postgresql://u:{enc}@h/db?connect_timeout={enc}"),
+        format!("postgresql://u:{enc}@h/db?flatten={enc}"),
+        format!("postgresql://u:{enc}@h/db?gssencmode={enc}"),
+        format!("postgresql://u:{enc}@h/db?hostaddr={enc}"),
+        format!("postgresql://u:{enc}%ff@h/db"),
+        format!("postgresql://u:{enc}@h1,h2/db"),
+        format!("postgresql://u:{enc}@[::1/db"),
+        format!("postgresql://u:{enc}@h:{enc}/db"),
+        format!("postgresql://u:{enc}@h:99999/db"),
+        format!("postgresql://u:{enc}@/db"),
+        format!("postgresql://u:{enc}@h/"),
+        format!("postgresql://:{enc}@h/db"),
+        format!("mysql://u:{enc}@h/db"),
+        format!("postgresql://u:{enc}@h/db?{enc}"),
+        // the same, written raw as users paste them (the parser must still not echo a fragment)
+        format!("postgresql://u:{secret}@h/db?sslmode=disable"),
+        format!("postgresql://u:{secret}@h:notaport/db"),
+        format!("postgresql://u:{secret}@h/db?bogus=1"),
+        format!("postgresql://u:{secret}"),
+        // key=value: unquoted (a space splits the password into words), unclosed, refused settings
+        format!("host=h dbname=db user=u password={secret}"),
+        format!("host=h dbname=db user=u password='{kv}"),
+        format!("host=h dbname=db user=u password='{kv}' sslmode=allow"),
+        format!("host=h dbname=db user=u password='{kv}' port='{kv}'"),
+        format!("host=h dbname=db user=u password='{kv}' {kv}"),
+        format!("host=h dbname=db user=u password='{kv}' sslmode='{kv}'"),
+        format!("host=h dbname=db user=u password='{kv}' connect_timeout='{kv}'"),
+        format!("host=h dbname=db user=u password='{kv}' application_name='a\0'"),
+        format!("host=h dbname=db password='{kv}'"),
+        format!("{secret}"),
+    ]
+}
+
+#[test]
+fn no_parser_error_repeats_a_fragment_of_a_secret() {
+    // Passwords with spaces, quotes, `=`, `&`, backslashes, URL delimiters and non-ASCII.
+    let secrets = [
+        SENTINEL.to_string(),
+        "SEN TINEL qX7 zV9 = 'x' \"y\" \\z".to_string(),
+        "a=b&c=d?e#f/g@h:i SENTINEL".to_string(),
+        "pässwörd-ünïcödé-秘密-SENTINEL".to_string(),
+    ];
+    let mut checked = 0;
+    for secret in &secrets {
+        for s in bad_connection_strings(secret) {
+            let Err(e) = s.parse::<ConnectOptions>() else {
+                // a raw form may happen to be a valid string; it must then at least be refused by the
+                // engine or parse to the password given
+                continue;
+            };
+            // the sentinel window check covers SENTINEL; for the others check their own fragments
+            assert_clean(&e, "parse");
+            let text = format!("{} {:?}", e, e);
+            let chars: Vec<char> = secret
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            for w in chars.windows(4) {
+                let frag: String = w.iter().collect();
+                // fragments made only of characters every message uses are not evidence
+                if frag.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
+                    assert!(
+                        !text.contains(&frag),
+                        "{frag:?} of a password leaks in {text}"
+                    );
+                }
+            }
+            checked += 1;
+            assert!(
+                create_engine(&s).is_err(),
+                "create_engine accepted a bad URL"
+            );
+        }
+    }
+    assert!(
+        checked >= 100,
+        "only {checked} refused strings were checked"
+    );
+
+    // The one setter, fed directly, and the environment, with the secret as every value.
+    for key in [
+        "port",
+        "sslmode",
+        "sslrootcert",
+        "connect_timeout",
+        "flatten",
+        "gssencmode",
+        "hostaddr",
+        SENTINEL,
+    ] {
+        if let Err(e) = ConnectOptions::default().param(key, SENTINEL) {
+            assert_clean(&e, key);
+        }
+    }
+    for var in ["PGPORT", "PGSSLMODE", "PGCONNECT_TIMEOUT", "DATABASE_URL"] {
+        let e = ConnectOptions::from_env_lookup(|k| match k {
+            "PGHOST" if var != "DATABASE_URL" => Some("h".into()),
+            "PGDATABASE" | "PGUSER" => Some("x".into()),
+            "PGPASSWORD" => Some(SENTINEL.into()),
+            k if k == var => Some(SENTINEL.into()),
+            _ => None,
+        })
+        .expect_err(var);
+        assert_clean(&e, var);
+    }
+    // Bad parts next to the password.
+    let pw = || Password::verbatim(SENTINEL);
+    for e in [
+        ConnectOptions::new("h\0", 5432, "db", "u", pw()).unwrap_err(),
+        ConnectOptions::new("h", 0, "db", "u", pw()).unwrap_err(),
+        ConnectOptions::new(
             "h",
-            port,
+            5432,
             "db",
             "u",
             Password::verbatim(format!("{SENTINEL}\0")),
         )
         .unwrap_err(),
-    );
-    let enc = percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC)
-        .to_string();
-    for url in [
-        format!("postgresql://u:{enc}@h/db?sslmode=disable"),
-        format!("postgresql://u:{enc}@h/db?sslmode=prefer"),
-        format!("postgresql://u:{enc}@h/db?sslmode=bogus"),
-        format!("postgresql://u:{enc}@h/db?bogus={enc}"),
-        format!("postgresql://u:{enc}@h/db?connect_timeout={enc}"),
-        format!("postgresql://u:{enc}%ff@h/db"),
-        format!("postgresql://u:{enc}@h1,h2/db"),
-        format!("postgresql://u:{enc}@[::1/db"),
-        format!("mysql://u:{enc}@h/db"),
-        format!("host=h user=u password='{SENTINEL}"),
-        format!("host=h user=u password={SENTINEL} {SENTINEL}"),
-        format!("postgresql://u:{enc}@h/db?{enc}"),
-        format!("postgresql://u:{SENTINEL}@h:notaport/db"),
+        ConnectOptions::new(SENTINEL, 5432, "db", "u", pw()).unwrap_err(),
     ] {
-        errors.push(
-            create_engine(&url)
-                .err()
-                .unwrap_or_else(|| panic!("accepted a bad URL")),
-        );
+        assert_clean(&e, "new");
     }
-    errors
 }
 
 #[test]
@@ -125,19 +228,10 @@ fn the_sentinel_password_never_leaks() {
     log::set_logger(&CAPTURE).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
 
-    let c = server().credentials();
-    let creds = Credentials::new(
-        c.host(),
-        c.port(),
-        c.dbname(),
-        c.user(),
-        Password::verbatim(SENTINEL),
-    )
-    .unwrap();
-    assert_eq!(creds.password().expose(), SENTINEL);
+    let opts = server().options().password(Password::verbatim(SENTINEL));
+    assert_eq!(opts.get_password().expose(), SENTINEL);
 
-    let errors = errors_for(creds.clone());
-    assert!(errors.len() >= 15);
+    let errors = connection_errors(&opts);
     let kinds: Vec<&str> = errors
         .iter()
         .map(|e| match e {
@@ -148,24 +242,23 @@ fn the_sentinel_password_never_leaks() {
             _ => "other",
         })
         .collect();
-    assert_eq!(&kinds[..4], ["auth", "tls", "unreachable", "timeout"]);
+    assert_eq!(kinds, ["auth", "tls", "unreachable", "timeout"]);
     for e in &errors {
-        assert!(!leaks(&shown(e)), "leak in {e:?}");
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            assert!(!leaks(&format!("{s} {s:?}")), "leak in source of {e:?}");
-            source = s.source();
-        }
+        assert_clean(e, "connect");
     }
 
-    let rotating = RotatingCredentials::new(creds.clone());
-    let engine = Engine::builder(rotating.clone()).build().unwrap();
+    let rotating = RotatingCredentials::new(opts.clone());
+    let engine = Engine::builder_with_source(rotating.clone())
+        .build()
+        .unwrap();
+    let fixed = Engine::builder(opts.clone()).build().unwrap();
     for text in [
-        format!("{:?}", creds),
-        format!("{:?} {}", creds.password(), creds.password()),
-        format!("{:?}", rotating),
-        format!("{:?}", engine),
-        format!("{:?}", Engine::builder(creds.clone())),
+        format!("{opts:?}"),
+        format!("{:?} {}", opts.get_password(), opts.get_password()),
+        format!("{rotating:?}"),
+        format!("{engine:?}"),
+        format!("{fixed:?}"),
+        format!("{:?}", Engine::builder(opts.clone())),
         format!("{:?}", engine.inspect().unwrap()),
     ] {
         assert!(!leaks(&text), "leak: {text}");
@@ -181,4 +274,29 @@ fn the_sentinel_password_never_leaks() {
     for line in &logged {
         assert!(!leaks(line), "leak in log line: {line}");
     }
+}
+
+/// Formatting an engine never asks its credential source and never replaces the pool.
+#[test]
+fn debug_does_no_io() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let opts = server().options();
+    let engine = Engine::builder_with_source(move || {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        Ok(opts.clone())
+    })
+    .build()
+    .unwrap();
+    let text = format!("{engine:?} {engine:#?}");
+    assert_eq!(CALLS.load(Ordering::SeqCst), 0, "Debug called the source");
+    assert!(text.contains("dynamic credential source"), "{text}");
+    drop(engine.get().unwrap());
+    let calls = CALLS.load(Ordering::SeqCst);
+    assert_eq!(calls, 1);
+    let before = engine.state();
+    let _ = format!("{engine:?}");
+    assert_eq!(CALLS.load(Ordering::SeqCst), calls);
+    assert_eq!(engine.state(), before, "Debug replaced the pool");
+    assert_eq!(before.idle, 1);
 }

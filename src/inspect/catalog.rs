@@ -8,11 +8,11 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, Bool, Int2, Int4, Nullable, Oid, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::model::{
+use crate::error::{Error, Result};
+use aep_diesel_schema::{
     CheckConstraint, Column, CustomType, Field, ForeignKey, Identity, Index, PrimaryKey,
     SchemaModel, SqlType, Table, TableKind, TypeDef, TypeKind, UniqueConstraint,
 };
-use crate::error::{Error, Result};
 
 /// One connection plus a count of the queries sent, so tests and benchmarks can hold the count down.
 pub(crate) struct Catalog<'c> {
@@ -206,14 +206,14 @@ impl<'c> Catalog<'c> {
 
     fn load<T: QueryableByName<diesel::pg::Pg> + 'static>(
         &mut self,
-        what: &str,
+        what: &'static str,
         query: impl diesel::query_dsl::methods::LoadQuery<'static, PgConnection, T>,
     ) -> Result<Vec<T>> {
         self.queries += 1;
         let start = std::time::Instant::now();
-        let rows = query.load(self.conn).map_err(|e| Error::Introspection {
-            message: format!("reading {what} from pg_catalog: {e}"),
-        })?;
+        let rows = query
+            .load(self.conn)
+            .map_err(|source| Error::Introspection { what, source })?;
         log::debug!(
             "aep-diesel: read {} {what} in {:?}",
             rows.len(),
@@ -368,8 +368,9 @@ impl<'c> Catalog<'c> {
         // No ORDER BY: sorting 10⁵ rows spills to disk on the server; each table is sorted here.
         .sql(") AND a.attnum > 0 AND NOT a.attisdropped")
         .load(self.conn)
-        .map_err(|e| Error::Introspection {
-            message: format!("reading columns from pg_catalog: {e}"),
+        .map_err(|source| Error::Introspection {
+            what: "columns",
+            source,
         })?;
         log::debug!(
             "aep-diesel: read {} columns in {:?}",

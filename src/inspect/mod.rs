@@ -1,100 +1,17 @@
-//! Introspection: [`Inspector`] (the API, like SQLAlchemy's), [`model`] (plain data) and the catalog
-//! queries behind them.
+//! Introspection: [`Inspector`] (the API, like SQLAlchemy's), the plain data it returns
+//! ([`SchemaModel`] and friends, re-exported from `aep-diesel-schema`) and the catalog queries behind
+//! them.
 
 mod catalog;
-pub mod model;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use regex::Regex;
-
+pub use aep_diesel_schema::*;
 pub use catalog::NamesSource;
-pub use model::*;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-
-/// Which relations [`Inspector::reflect`] reads.
-#[derive(Debug, Clone, Default)]
-#[must_use]
-pub struct Filter {
-    schemas: Vec<String>,
-    only: Vec<Regex>,
-    except: Vec<Regex>,
-    views: Option<bool>,
-}
-
-impl Filter {
-    /// Everything in the default schema.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Read `schema` (repeat for several). Default: the connection's default schema.
-    pub fn schema(mut self, schema: impl Into<String>) -> Self {
-        self.schemas.push(schema.into());
-        self
-    }
-
-    /// Keep only relations whose name matches one of these regular expressions (anchored: the whole
-    /// name must match), like diesel's `only_tables`. Default: all.
-    pub fn only_tables<I, S>(mut self, patterns: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.only.extend(compile(patterns, "only_tables")?);
-        Ok(self)
-    }
-
-    /// Leave out relations whose name matches one of these (anchored) regular expressions, like
-    /// diesel's `except_tables`. Default: none.
-    pub fn except_tables<I, S>(mut self, patterns: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.except.extend(compile(patterns, "except_tables")?);
-        Ok(self)
-    }
-
-    /// Include views and materialized views. Default: yes.
-    pub fn views(mut self, on: bool) -> Self {
-        self.views = Some(on);
-        self
-    }
-
-    /// Whether `t` passes this filter (schema, name and kind).
-    pub(crate) fn keeps_table(&self, t: &Table) -> bool {
-        (self.schemas.is_empty() || self.schemas.contains(&t.schema)) && self.keeps(&t.name, t.kind)
-    }
-
-    fn keeps(&self, name: &str, kind: TableKind) -> bool {
-        if kind.is_view() && self.views == Some(false) {
-            return false;
-        }
-        (self.only.is_empty() || self.only.iter().any(|r| r.is_match(name)))
-            && !self.except.iter().any(|r| r.is_match(name))
-    }
-}
-
-fn compile<I, S>(patterns: I, setting: &str) -> Result<Vec<Regex>>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    patterns
-        .into_iter()
-        .map(|p| {
-            let p = p.as_ref();
-            Regex::new(&format!("^(?:{p})$")).map_err(|e| Error::InvalidConfig {
-                setting: setting.into(),
-                reason: format!("{p:?} is not a valid regular expression: {e}"),
-            })
-        })
-        .collect()
-}
 
 /// Reads what a database holds, with SQLAlchemy's Inspector vocabulary.
 ///
@@ -218,10 +135,10 @@ impl Inspector {
     /// Read the relations `filter` selects, with everything about them, in a fixed number of queries.
     pub fn reflect(&self, filter: &Filter) -> Result<SchemaModel> {
         let (database, default_schema) = self.context()?;
-        let schemas = if filter.schemas.is_empty() {
+        let schemas = if filter.schemas().is_empty() {
             vec![default_schema.clone()]
         } else {
-            filter.schemas.clone()
+            filter.schemas().to_vec()
         };
         self.with_catalog(|cat| {
             cat.reflect(database, default_schema, &schemas, &|_, name, kind| {

@@ -4,10 +4,11 @@
 use std::sync::OnceLock;
 
 use aep_diesel::Engine;
-use aep_diesel::local::LocalServer;
+use aep_diesel_testkit::{LocalServer, sample};
 
-/// The password used wherever a test wants to prove a secret never leaks.
-pub const SENTINEL: &str = "SENTINEL-9f3a:p@ss/w?rd#%+=é-tok\u{1F511}";
+/// The password used wherever a test wants to prove a secret never leaks: spaces, quotes, `=`, `&`,
+/// backslashes, URL delimiters and non-ASCII, so every parser has something to trip over.
+pub const SENTINEL: &str = "SENTINEL-9f3a:p@ss/w?rd#%+= 'q\"u\\o&té-tok\u{1F511}";
 
 pub fn server() -> &'static LocalServer {
     LocalServer::shared().expect("the local TLS server starts (needs PostgreSQL server binaries)")
@@ -15,14 +16,7 @@ pub fn server() -> &'static LocalServer {
 
 /// An engine on `prod:all` with the sample sandbox loaded (once per test binary).
 pub fn sandbox() -> Engine {
-    static LOADED: OnceLock<()> = OnceLock::new();
-    let engine = server().engine().expect("engine");
-    LOADED.get_or_init(|| {
-        engine
-            .run_migrations(aep_diesel::sample::MIGRATIONS)
-            .expect("sample sandbox migrations");
-    });
-    engine
+    sample::shared_engine().expect("the sample sandbox loads")
 }
 
 /// Every text form of a value, for leak checks.
@@ -30,15 +24,27 @@ pub fn shown<T: std::fmt::Debug + std::fmt::Display>(v: &T) -> String {
     format!("{v} {v:?} {v:#?}")
 }
 
-/// True when `text` holds the sentinel or any recognisable part of it.
-pub fn leaks(text: &str) -> bool {
+/// The first 4-character fragment of the sentinel (in its plain or percent-encoded form) that `text`
+/// holds, if any: a fragment of a password is as bad as the whole.
+pub fn leaked_fragment(text: &str) -> Option<String> {
     let encoded =
         percent_encoding::utf8_percent_encode(SENTINEL, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
-    text.contains(SENTINEL)
-        || text.contains(&encoded)
-        || text.contains("SENTINEL")
-        || text.contains("p@ss/w")
+    for secret in [SENTINEL, encoded.as_str()] {
+        let chars: Vec<char> = secret.chars().collect();
+        for w in chars.windows(4) {
+            let frag: String = w.iter().collect();
+            if text.contains(&frag) {
+                return Some(frag);
+            }
+        }
+    }
+    None
+}
+
+/// True when `text` holds the sentinel or any 4-character part of it.
+pub fn leaks(text: &str) -> bool {
+    leaked_fragment(text).is_some()
 }
 
 /// An engine on database `hostile`, holding tests/hostile/schema.sql (created once per test binary).
@@ -46,10 +52,10 @@ pub fn hostile() -> Engine {
     static CREATED: OnceLock<()> = OnceLock::new();
     let server = server();
     CREATED.get_or_init(|| {
-        let creds = server
+        let opts = server
             .create_database("hostile")
             .expect("create database hostile");
-        let engine = server.builder_for(creds).unwrap().build().unwrap();
+        let engine = server.engine_for(opts).unwrap();
         use diesel::connection::SimpleConnection;
         engine
             .get()
@@ -57,9 +63,10 @@ pub fn hostile() -> Engine {
             .batch_execute(include_str!("../hostile/schema.sql"))
             .expect("hostile schema");
     });
-    server
-        .builder_for(server.credentials_for("hostile"))
-        .unwrap()
-        .build()
-        .unwrap()
+    server.engine_for(server.options_for("hostile")).unwrap()
+}
+
+/// An error with all its causes, for assertions on what a user would read.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    aep_diesel_testkit::report(e)
 }

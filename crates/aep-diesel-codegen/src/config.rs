@@ -28,8 +28,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use aep_diesel_schema::{Filter, compile_patterns};
+
 use crate::error::{Error, Result};
-use crate::inspect::Filter;
 
 /// How columns are ordered in `table!` and the structs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -184,11 +185,9 @@ impl Options {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let mut o = Self::from_toml(&text).map_err(|e| match e {
-            Error::Codegen { message } => Error::Codegen {
-                message: format!("{}: {message}", path.display()),
-            },
-            other => other,
+        let mut o = Self::from_toml(&text).map_err(|e| Error::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
         })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if o.output_dir.is_relative() {
@@ -200,8 +199,7 @@ impl Options {
 
     /// Options from the text of a `diesel.toml`.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let bad = |message: String| Error::Codegen { message };
-        let t: Toml = toml::from_str(text).map_err(|e| bad(format!("invalid diesel.toml: {e}")))?;
+        let t: Toml = toml::from_str(text).map_err(Error::Toml)?;
         let _ = t.migrations_directory;
         let p = t.print_schema;
         if let Some(key) = p.other.keys().next() {
@@ -210,7 +208,7 @@ impl Options {
             } else {
                 "is not a known [print_schema] key"
             };
-            return Err(bad(format!("[print_schema] {key} {why}")));
+            return Err(Error::setting(format!("[print_schema] {key}"), why));
         }
         let mut o = Options::default();
         if let Some(file) = &p.file {
@@ -231,9 +229,10 @@ impl Options {
                 o.with_docs = !matches!(s.as_str(), "no-doc-comments" | "false");
             }
             Some(other) => {
-                return Err(bad(format!(
-                    "[print_schema] with_docs must be a boolean, not {other}"
-                )));
+                return Err(Error::setting(
+                    "[print_schema] with_docs",
+                    format!("must be a boolean, not {other}"),
+                ));
             }
         }
         if let Some(c) = p.column_sorting {
@@ -261,7 +260,10 @@ impl Options {
         o.types = a.types;
         for (table, cols) in &o.keys {
             if cols.is_empty() {
-                return Err(bad(format!("[aep_diesel.keys] {table} lists no columns")));
+                return Err(Error::setting(
+                    format!("[aep_diesel.keys] {table}"),
+                    "lists no columns",
+                ));
             }
         }
         let _ = o.filter()?; // validate the regexes now
@@ -271,18 +273,13 @@ impl Options {
 
     /// The compiled `read_only_tables` patterns.
     pub(crate) fn read_only_matcher(&self) -> Result<Vec<regex::Regex>> {
-        self.read_only_tables
-            .iter()
-            .map(|p| {
-                regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| Error::InvalidConfig {
-                    setting: "read_only_tables".into(),
-                    reason: format!("{p:?} is not a valid regular expression: {e}"),
-                })
-            })
-            .collect()
+        Ok(compile_patterns(
+            &self.read_only_tables,
+            "read_only_tables",
+        )?)
     }
 
-    /// The introspection filter these options describe.
+    /// The introspection filter these options describe (schema, `only_tables`, `except_tables`, views).
     pub fn filter(&self) -> Result<Filter> {
         let mut f = Filter::new()
             .only_tables(&self.only_tables)?
@@ -330,8 +327,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_file_keeps_its_cause() {
+        let path = std::env::temp_dir().join(format!("aep-diesel-bad-{}.toml", std::process::id()));
+        std::fs::write(&path, "[print_schema]\nwith_docs = [1]\n").unwrap();
+        let e = Options::from_file(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(e, Error::InFile { .. }), "{e:?}");
+        let cause = std::error::Error::source(&e).expect("cause kept");
+        assert!(cause.to_string().contains("with_docs"), "{cause}");
+        let e = Options::from_file(&path).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
     fn bad_config_is_a_clear_error() {
-        let err = |t: &str| Options::from_toml(t).unwrap_err().to_string();
+        // what a user reads: the error and its causes
+        let err = |t: &str| {
+            let e = Options::from_toml(t).unwrap_err();
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        };
         assert!(
             err("[print_schema]\npatch_file = \"x\"")
                 .contains("patch_file is a diesel print-schema option")

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aep_diesel::local::LocalServer;
+use aep_diesel_testkit::LocalServer;
 
 const CHILD_ENV: &str = "AEP_DIESEL_TEST_CHILD";
 

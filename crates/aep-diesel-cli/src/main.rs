@@ -8,10 +8,50 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use aep_diesel::codegen::{Options, generate};
 use aep_diesel::inspect::Filter;
-use aep_diesel::{Credentials, Engine, Error, Password, RootCert, SchemaModel, SslMode};
+use aep_diesel::{ConnectOptions, Engine, SchemaModel};
+use aep_diesel_codegen::{Options, generate};
 use clap::{Args, Parser, Subcommand};
+
+/// What can stop the command. Printed with its whole chain of causes.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Runtime(#[from] aep_diesel::Error),
+    #[error(transparent)]
+    Codegen(#[from] aep_diesel_codegen::Error),
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading the schema model {}", path.display())]
+    Model {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+    let context = context.into();
+    move |source| CliError::Io { context, source }
+}
+
+/// The error, then each cause on its own line.
+fn report(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str("\n  caused by: ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
 
 #[derive(Parser)]
 #[command(
@@ -94,74 +134,58 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("aep-diesel: {e}");
+            eprintln!("aep-diesel: {}", report(&e));
             ExitCode::from(2)
         }
     }
 }
 
-fn engine(a: &ConnArgs) -> Result<Engine, Error> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let any_flag = a.host.is_some() || a.dbname.is_some() || a.user.is_some() || a.port.is_some();
-    let mut creds = if !any_flag && env("PGHOST").is_none() && env("DATABASE_URL").is_some() {
-        Credentials::from_env()?
-    } else {
-        let missing = |what: &str, var: &str| Error::Environment {
-            message: format!("no {what}: pass --{what} or set {var}"),
-        };
-        let password = env("PGPASSWORD").unwrap_or_default();
-        Credentials::new(
-            a.host
-                .clone()
-                .or_else(|| env("PGHOST"))
-                .ok_or_else(|| missing("host", "PGHOST"))?,
-            a.port
-                .clone()
-                .or_else(|| env("PGPORT"))
-                .unwrap_or_else(|| "5432".into()),
-            a.dbname
-                .clone()
-                .or_else(|| env("PGDATABASE"))
-                .ok_or_else(|| missing("dbname", "PGDATABASE"))?,
-            a.user
-                .clone()
-                .or_else(|| env("PGUSER"))
-                .ok_or_else(|| missing("user", "PGUSER"))?,
-            password,
-        )?
-    };
-    if let Some(file) = &a.password_file {
-        let text = std::fs::read_to_string(file).map_err(|e| Error::Environment {
-            message: format!("reading --password-file {}: {e}", file.display()),
-        })?;
-        creds = creds.with_password(Password::new(text))?;
+/// The connection: flags first, then the libpq variables (`PG*`), or `DATABASE_URL` when neither
+/// names a host; read by the library's own environment reader, so the rules are the library's.
+fn engine(a: &ConnArgs) -> Result<Engine, CliError> {
+    let password = if let Some(file) = &a.password_file {
+        Some(
+            std::fs::read_to_string(file)
+                .map_err(io(format!("reading --password-file {}", file.display())))?,
+        )
     } else if a.password_stdin {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .map_err(|e| Error::Environment {
-                message: format!("reading the password from stdin: {e}"),
-            })?;
-        creds = creds.with_password(Password::new(text))?;
-    }
-    let mut builder = Engine::builder(creds).application_name("aep-diesel-cli");
-    if let Some(mode) = &a.sslmode {
-        let root = a.sslrootcert.clone().or_else(|| env("PGSSLROOTCERT"));
-        let mode: SslMode = mode.parse()?;
-        let root = match root.as_deref() {
-            None | Some("system") => RootCert::System,
-            Some(path) => RootCert::File(path.into()),
-        };
-        builder = builder.ssl_mode(match mode {
-            SslMode::VerifyCa(_) => SslMode::VerifyCa(root),
-            SslMode::VerifyFull(_) => SslMode::VerifyFull(root),
-            other => other,
-        });
-    }
-    builder.build()
+            .map_err(io("reading the password from standard input"))?;
+        Some(text)
+    } else {
+        None
+    };
+    let flag = |var: &str| -> Option<String> {
+        match var {
+            "PGHOST" => a.host.clone(),
+            "PGPORT" => a.port.clone(),
+            "PGDATABASE" => a.dbname.clone(),
+            "PGUSER" => a.user.clone(),
+            "PGPASSWORD" => password.clone(),
+            "PGSSLMODE" => a.sslmode.clone(),
+            "PGSSLROOTCERT" => a.sslrootcert.clone(),
+            _ => None,
+        }
+    };
+    let any_flag = a.host.is_some() || a.dbname.is_some() || a.user.is_some() || a.port.is_some();
+    let options = ConnectOptions::from_env_lookup(|var| {
+        if var == "DATABASE_URL" && any_flag {
+            return None;
+        }
+        flag(var).or_else(|| std::env::var(var).ok())
+    })
+    .map_err(|e| match e {
+        aep_diesel::Error::Environment { message } => CliError::Usage(format!(
+            "{message}; or pass --host, --dbname, --user and --password-file / --password-stdin"
+        )),
+        other => other.into(),
+    })?;
+    Ok(Engine::builder(options.application_name("aep-diesel-cli")).build()?)
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Error> {
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Inspect { schema, json } => {
             let engine = engine(&cli.conn)?;
@@ -200,9 +224,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else if config.as_os_str() == "diesel.toml" {
                 Options::default()
             } else {
-                return Err(Error::Codegen {
-                    message: format!("{} does not exist", config.display()),
-                });
+                return Err(CliError::Usage(format!(
+                    "{} does not exist",
+                    config.display()
+                )));
             };
             if let Some(dir) = out {
                 options.output_dir = dir;
@@ -210,10 +235,18 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let start = Instant::now();
             let model = match &from {
                 Some(path) => {
-                    let text = std::fs::read_to_string(path).map_err(|e| Error::Codegen {
-                        message: format!("reading {}: {e}", path.display()),
-                    })?;
-                    SchemaModel::from_json(&text)?
+                    let text = std::fs::read_to_string(path)
+                        .map_err(io(format!("reading {}", path.display())))?;
+                    let model =
+                        SchemaModel::from_json(&text).map_err(|source| CliError::Model {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    // A saved model may hold more than this configuration selects.
+                    let filter = options.filter()?;
+                    let mut model = model;
+                    model.tables.retain(|t| filter.keeps(&t.name, t.kind));
+                    model
                 }
                 None => {
                     let engine = engine(&cli.conn)?;
@@ -230,9 +263,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
             };
             if let Some(path) = save_model {
-                std::fs::write(&path, model.to_json()).map_err(|e| Error::Codegen {
-                    message: format!("writing {}: {e}", path.display()),
-                })?;
+                std::fs::write(&path, model.to_json())
+                    .map_err(io(format!("writing {}", path.display())))?;
             }
             let gen_start = Instant::now();
             let mut generated = generate(&model, &options)?;

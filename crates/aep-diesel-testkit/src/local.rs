@@ -1,16 +1,4 @@
-//! A throwaway PostgreSQL server with TLS, for examples, tests and benchmarks (feature `local-server`).
-//!
-//! [`LocalServer::start`] runs `initdb` and `postgres` from the machine's PostgreSQL server binaries
-//! (Debian: `apt-get install -y postgresql`) in a fresh temporary directory:
-//! - `ssl=on` with a CA and server certificate made here (for `localhost`, `127.0.0.1` and `::1`),
-//! - scram-sha-256 passwords, `hostssl` only: plaintext connections are rejected by `pg_hba.conf`,
-//! - a platform-shaped role `ACME@AdobeOrg` with a random password containing `:`, owning database
-//!   `prod:all`,
-//! - TCP on a free loopback port, no Unix socket.
-//!
-//! As root the server runs as the `postgres` user. Everything is removed when the [`LocalServer`] is
-//! dropped; a watchdog process also stops the server and removes the directory if this process dies
-//! without dropping it (a panic in a shared server, `abort`, `SIGKILL`).
+//! The throwaway PostgreSQL server ([`LocalServer`]).
 
 use std::fs;
 use std::io::Write;
@@ -22,12 +10,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use aep_diesel::{ConnectOptions, Engine, Password, RootCert, SslMode};
 use diesel::connection::SimpleConnection;
 
-use crate::credentials::{Credentials, Password};
-use crate::engine::{Engine, EngineBuilder};
 use crate::error::{Error, Result};
-use crate::ssl::{RootCert, SslMode};
 
 /// The platform-shaped role every local server has.
 pub const PLATFORM_USER: &str = "ACME@AdobeOrg";
@@ -35,9 +21,20 @@ pub const PLATFORM_USER: &str = "ACME@AdobeOrg";
 pub const PLATFORM_DB: &str = "prod:all";
 const ADMIN_USER: &str = "aep_admin";
 
-fn fail(message: impl Into<String>) -> Error {
-    Error::LocalServer {
+fn setup(message: impl Into<String>) -> Error {
+    Error::Setup {
         message: message.into(),
+    }
+}
+
+fn client(context: &'static str) -> impl FnOnce(aep_diesel::Error) -> Error {
+    move |source| Error::Client { context, source }
+}
+
+fn query(context: &'static str) -> impl FnOnce(diesel::result::Error) -> Error {
+    move |e| Error::Client {
+        context,
+        source: aep_diesel::Error::Query(e),
     }
 }
 
@@ -51,7 +48,7 @@ pub struct LocalServerBuilder {
 
 impl LocalServerBuilder {
     /// Serve TLS. Default: on. Off gives a server that only speaks plaintext, for downgrade tests: every
-    /// aep-diesel connection to it must fail with [`Error::Tls`].
+    /// aep-diesel connection to it must fail with [`aep_diesel::Error::Tls`].
     pub fn ssl(mut self, on: bool) -> Self {
         self.ssl = on;
         self
@@ -73,7 +70,19 @@ struct Running {
     child: Child,
 }
 
-/// A running throwaway server. See the [module docs](self).
+/// A running throwaway PostgreSQL server with TLS, for examples, tests and benchmarks.
+///
+/// [`LocalServer::start`] runs `initdb` and `postgres` from the machine's PostgreSQL server binaries
+/// (Debian: `apt-get install -y postgresql`) in a fresh temporary directory:
+/// - `ssl=on` with a CA and server certificate made here (for `localhost`, `127.0.0.1` and `::1`),
+/// - scram-sha-256 passwords, `hostssl` only: plaintext connections are rejected by `pg_hba.conf`,
+/// - a platform-shaped role `ACME@AdobeOrg` with a random password containing `:`, owning database
+///   `prod:all`,
+/// - TCP on a free loopback port, no Unix socket.
+///
+/// As root the server runs as the `postgres` user. Everything is removed when the [`LocalServer`] is
+/// dropped; a watchdog process also stops the server and removes the directory if this process dies
+/// without dropping it (a panic in a shared server, `abort`, `SIGKILL`).
 pub struct LocalServer {
     dir: PathBuf,
     bindir: PathBuf,
@@ -118,7 +127,7 @@ impl LocalServer {
         SHARED
             .get_or_init(|| LocalServer::start().map_err(|e| e.to_string()))
             .as_ref()
-            .map_err(|m| fail(m.clone()))
+            .map_err(|m| setup(m.clone()))
     }
 
     fn launch(opts: LocalServerBuilder) -> Result<LocalServer> {
@@ -206,10 +215,10 @@ impl LocalServer {
             .output()
             .map_err(|e| Error::io("running initdb", e))?;
         if !out.status.success() {
-            return Err(fail(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(Error::Server {
+                message: "initdb failed".into(),
+                log: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
         }
         let _ = fs::remove_file(&pwfile);
         let hba = if opts.ssl {
@@ -323,43 +332,48 @@ impl LocalServer {
                         let log = fs::read_to_string(log_path).unwrap_or_default();
                         let tail: Vec<&str> = log.lines().rev().take(12).collect();
                         let tail: Vec<&str> = tail.into_iter().rev().collect();
-                        return Err(fail(format!(
-                            "postgres exited ({status}):\n{}",
-                            tail.join("\n")
-                        )));
+                        return Err(Error::Server {
+                            message: format!("postgres exited ({status})"),
+                            log: tail.join("\n"),
+                        });
                     }
                 }
             }
-            let ready = if self.ssl {
-                match self.admin_engine_unpooled() {
-                    Ok(_) => true,
-                    Err(Error::Unreachable { .. }) => false,
-                    Err(e) => return Err(e),
-                }
-            } else {
+            let ready = match (self.ssl, self.admin_connection()) {
+                (true, Ok(_)) => true,
+                (true, Err(aep_diesel::Error::Unreachable { .. })) => false,
+                (true, Err(e)) => return Err(client("connecting to the new server")(e)),
                 // A plaintext-only server is up once it answers the TLS request (with a refusal).
-                matches!(self.admin_engine_unpooled(), Err(Error::Tls { .. }))
+                (false, r) => matches!(r, Err(aep_diesel::Error::Tls { .. })),
             };
             if ready {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(fail(
-                    "the server did not become ready within 30 s; see server.log",
-                ));
+                return Err(Error::Server {
+                    message: "the server did not become ready within 30 s".into(),
+                    log: fs::read_to_string(log_path).unwrap_or_default(),
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    fn admin_engine_unpooled(&self) -> Result<diesel::PgConnection> {
-        self.builder_for(self.admin_credentials())?
+    fn admin_connection(&self) -> aep_diesel::Result<diesel::PgConnection> {
+        Engine::builder(self.admin_options())
             .build()?
             .connect_unpooled()
     }
 
+    fn admin_connection_to(&self, dbname: &str) -> Result<diesel::PgConnection> {
+        Engine::builder(self.admin_options_for(dbname))
+            .build()
+            .and_then(|e| e.connect_unpooled())
+            .map_err(client("connecting as the superuser"))
+    }
+
     fn prepare_roles(&self) -> Result<()> {
-        let mut conn = self.admin_engine_unpooled()?;
+        let mut conn = self.admin_connection_to("postgres")?;
         let pw = self
             .platform_password
             .lock()
@@ -377,87 +391,98 @@ impl LocalServer {
                 quote_ident(PLATFORM_DB)
             ))
         })
-        .map_err(|e| fail(format!("creating the platform role and database: {e}")))
+        .map_err(query("creating the platform role and database"))
     }
 
-    /// An engine builder for `creds` on this server, verifying its certificate (verify-full).
-    pub fn builder_for(&self, creds: Credentials) -> Result<EngineBuilder> {
-        let b = Engine::builder(creds);
-        Ok(if self.ssl {
-            b.ssl_mode(SslMode::VerifyFull(RootCert::File(self.ca_cert_path())))
+    /// `options` set to verify this server's certificate (verify-full against its own CA); unchanged for
+    /// a server without TLS.
+    pub fn secure(&self, options: ConnectOptions) -> ConnectOptions {
+        if self.ssl {
+            options.ssl_mode(SslMode::VerifyFull(RootCert::File(self.ca_cert_path())))
         } else {
-            b
-        })
+            options
+        }
     }
 
     /// An engine for the platform role on `prod:all`, verifying the server certificate.
     pub fn engine(&self) -> Result<Engine> {
-        self.builder_for(self.credentials())?.build()
+        self.engine_for(self.options())
+    }
+
+    /// An engine for `options` (made with [`LocalServer::options_for`] or [`LocalServer::secure`]).
+    pub fn engine_for(&self, options: ConnectOptions) -> Result<Engine> {
+        Engine::builder(options)
+            .build()
+            .map_err(client("building an engine"))
     }
 
     /// An engine for the superuser on `prod:all` (for test setup: creating roles and databases).
     pub fn admin_engine(&self) -> Result<Engine> {
-        self.builder_for(self.admin_credentials_for(PLATFORM_DB))?
-            .build()
+        self.engine_for(self.admin_options_for(PLATFORM_DB))
     }
 
-    /// Credentials of the platform-shaped role (`ACME@AdobeOrg`) on `prod:all`.
-    pub fn credentials(&self) -> Credentials {
-        self.credentials_for(PLATFORM_DB)
+    /// Options of the platform-shaped role (`ACME@AdobeOrg`) on `prod:all`, verifying the certificate.
+    pub fn options(&self) -> ConnectOptions {
+        self.options_for(PLATFORM_DB)
     }
 
-    /// Credentials of the platform-shaped role on another database of this server.
-    pub fn credentials_for(&self, dbname: &str) -> Credentials {
+    /// Options of the platform-shaped role on another database of this server.
+    pub fn options_for(&self, dbname: &str) -> ConnectOptions {
         let pw = self
             .platform_password
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        Credentials::new("localhost", self.port, dbname, PLATFORM_USER, pw)
-            .expect("valid local credentials")
-    }
-
-    /// Credentials of the superuser on the `postgres` database.
-    pub fn admin_credentials(&self) -> Credentials {
-        self.admin_credentials_for("postgres")
-    }
-
-    fn admin_credentials_for(&self, dbname: &str) -> Credentials {
-        Credentials::new(
-            "localhost",
-            self.port,
-            dbname,
-            ADMIN_USER,
-            self.admin_password.clone(),
+        self.secure(
+            ConnectOptions::new("localhost", self.port, dbname, PLATFORM_USER, pw)
+                .expect("valid local options"),
         )
-        .expect("valid local credentials")
+    }
+
+    /// Options of the superuser on the `postgres` database.
+    pub fn admin_options(&self) -> ConnectOptions {
+        self.admin_options_for("postgres")
+    }
+
+    fn admin_options_for(&self, dbname: &str) -> ConnectOptions {
+        self.secure(
+            ConnectOptions::new(
+                "localhost",
+                self.port,
+                dbname,
+                ADMIN_USER,
+                self.admin_password.clone(),
+            )
+            .expect("valid local options"),
+        )
     }
 
     /// Create a fresh database owned by the platform role and return its credentials. Tests use one
     /// database each to stay independent.
-    pub fn create_database(&self, dbname: &str) -> Result<Credentials> {
-        let mut conn = self.admin_engine_unpooled()?;
+    pub fn create_database(&self, dbname: &str) -> Result<ConnectOptions> {
+        let mut conn = self.admin_connection_to("postgres")?;
         let db = quote_ident(dbname);
-        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
-        conn.batch_execute(&format!(
-            "CREATE DATABASE {db} OWNER {}",
-            quote_ident(PLATFORM_USER)
-        ))?;
-        Ok(self.credentials_for(dbname))
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .and_then(|()| {
+                conn.batch_execute(&format!(
+                    "CREATE DATABASE {db} OWNER {}",
+                    quote_ident(PLATFORM_USER)
+                ))
+            })
+            .map_err(query("creating a database"))?;
+        Ok(self.options_for(dbname))
     }
 
     /// Run SQL as the superuser on `dbname`.
     pub fn admin_execute(&self, dbname: &str, sql: &str) -> Result<()> {
-        let mut conn = self
-            .builder_for(self.admin_credentials_for(dbname))?
-            .build()?
-            .connect_unpooled()?;
-        conn.batch_execute(sql).map_err(Error::Query)
+        self.admin_connection_to(dbname)?
+            .batch_execute(sql)
+            .map_err(query("running SQL as the superuser"))
     }
 
     /// Change the platform role's password on the server, as a credential rotation does, and return the
-    /// new credentials. Connections already open stay open, as on the platform.
-    pub fn rotate_password(&self) -> Result<Credentials> {
+    /// new options. Connections already open stay open, as on the platform.
+    pub fn rotate_password(&self) -> Result<ConnectOptions> {
         let new = Password::verbatim(format!("rotated-{}:{}", random_token(6), random_token(24)));
         self.admin_execute(
             "postgres",
@@ -471,7 +496,7 @@ impl LocalServer {
             .platform_password
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = new;
-        Ok(self.credentials())
+        Ok(self.options())
     }
 
     /// Stop the server (fast shutdown); connections are cut. [`LocalServer::start_again`] restarts it on
@@ -686,7 +711,7 @@ fn postgres_user() -> Result<(u32, u32)> {
         })
         .next()
         .ok_or_else(|| {
-            fail(
+            setup(
                 "running as root needs a `postgres` user to run the server as (PostgreSQL refuses root); \
                  `apt-get install -y postgresql` creates it",
             )
@@ -701,7 +726,7 @@ pub fn find_bindir() -> Result<PathBuf> {
         return if has_server(&d) {
             Ok(d)
         } else {
-            Err(fail(format!(
+            Err(setup(format!(
                 "AEP_DIESEL_PG_BINDIR={} holds no initdb and postgres",
                 d.display()
             )))
@@ -727,7 +752,7 @@ pub fn find_bindir() -> Result<PathBuf> {
         .into_iter()
         .find(|d| has_server(d))
         .ok_or_else(|| {
-            fail(
+            setup(
                 "no PostgreSQL server binaries (initdb, postgres) found in PATH, `pg_config --bindir` or \
                  /usr/lib/postgresql/*/bin; install them (Debian/Ubuntu: apt-get install -y postgresql) or set \
                  AEP_DIESEL_PG_BINDIR",
@@ -829,5 +854,5 @@ fn make_certs() -> Result<Pems> {
             srv_key.private_key_to_pem_pkcs8()?,
         ))
     };
-    build().map_err(|e| fail(format!("making certificates: {e}")))
+    build().map_err(Error::Certificates)
 }

@@ -12,9 +12,13 @@
 //!
 //! The output depends only on the model and the options: the same input gives the same bytes.
 
+#![warn(missing_docs)]
+#![deny(unsafe_code)]
+
 pub mod config;
+mod error;
 mod models;
-pub mod naming;
+mod naming;
 mod rust_types;
 mod schema;
 mod types;
@@ -22,10 +26,11 @@ mod types;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+pub use aep_diesel_schema::SchemaModel;
 pub use config::{AllowTables, ColumnSorting, Options};
+pub use error::{Error, Result};
 
-use crate::error::{Error, Result};
-use crate::inspect::{Column, CustomType, SchemaModel, SqlType, Table, TypeDef};
+use aep_diesel_schema::{Column, CustomType, SqlType, Table, TableKind, TypeDef};
 use naming::{Names, pascal, snake};
 use types::{Mapped, Named, Sql};
 
@@ -153,25 +158,26 @@ fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .map_err(|e| Error::Codegen {
-                message: format!(
-                    "running rustfmt: {e}; install it (rustup component add rustfmt) or skip formatting"
-                ),
+            .map_err(|e| Error::Rustfmt {
+                message: "could not start it; install it (rustup component add rustfmt) or skip formatting".into(),
+                source: Some(e),
             })?;
         if let Some(text) = stdin {
             let mut pipe = child.stdin.take().expect("piped");
             let text = text.to_string();
             std::thread::spawn(move || pipe.write_all(text.as_bytes()));
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Error::io("running rustfmt", e))?;
+        let out = child.wait_with_output().map_err(|e| Error::Rustfmt {
+            message: "lost contact with it".into(),
+            source: Some(e),
+        })?;
         if !out.status.success() {
-            return Err(Error::Codegen {
+            return Err(Error::Rustfmt {
                 message: format!(
-                    "rustfmt rejected the generated code: {}",
+                    "it rejected the generated code: {}",
                     String::from_utf8_lossy(&out.stderr).trim()
                 ),
+                source: None,
             });
         }
         Ok(out.stdout)
@@ -198,8 +204,9 @@ fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
     }
     if let Some(m) = files.get("mod.rs").cloned() {
         let out = run(&["--emit".as_ref(), "stdout".as_ref()], Some(&m))?;
-        let text = String::from_utf8(out).map_err(|_| Error::Codegen {
-            message: "rustfmt returned non-UTF-8".into(),
+        let text = String::from_utf8(out).map_err(|_| Error::Rustfmt {
+            message: "it returned non-UTF-8".into(),
+            source: None,
         })?;
         files.insert("mod.rs".into(), text);
     }
@@ -381,9 +388,9 @@ impl TablePlan<'_> {
 
     pub fn describe(&self) -> String {
         let kind = match self.t.kind {
-            crate::inspect::TableKind::View => "view",
-            crate::inspect::TableKind::MaterializedView => "materialized view",
-            crate::inspect::TableKind::ForeignTable => "foreign table",
+            TableKind::View => "view",
+            TableKind::MaterializedView => "materialized view",
+            TableKind::ForeignTable => "foreign table",
             _ => "table",
         };
         format!("{kind} `{}`", naming::doc_line(&self.t.name))
@@ -713,18 +720,6 @@ impl<'a> Plan<'a> {
             .iter()
             .find(|t| t.t.schema == schema && t.t.name == name)
     }
-}
-
-/// Reflect what `options` select from `engine` and generate code for it (a convenience over
-/// [`Inspector::reflect`](crate::Inspector::reflect) + [`generate`]). Returns the model too, so it can be
-/// saved as JSON.
-pub fn generate_from_engine(
-    engine: &crate::Engine,
-    options: &Options,
-) -> Result<(SchemaModel, Generated)> {
-    let model = engine.inspect()?.reflect(&options.filter()?)?;
-    let generated = generate(&model, options)?;
-    Ok((model, generated))
 }
 
 /// One table's plan and what planning it noticed.

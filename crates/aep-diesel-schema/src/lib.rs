@@ -1,12 +1,28 @@
-//! The introspected schema as plain data: no I/O, serialisable to and from JSON.
+//! The introspected schema of a PostgreSQL-wire database as plain data: no I/O, serialisable to and
+//! from JSON.
+//!
+//! `aep-diesel`'s Inspector reads a [`SchemaModel`] from a live database (`aep-diesel inspect --json`
+//! saves one); `aep-diesel-codegen` turns one into Rust source. Keeping it in its own small crate lets a
+//! `build.rs` generate code from a saved model without compiling libpq or Diesel.
+//!
+//! ```
+//! use aep_diesel_schema::SchemaModel;
+//! let model = SchemaModel::from_json(r#"{"database":"prod:all","default_schema":"public",
+//!     "schemas":["public"],"tables":[],"types":[]}"#)?;
+//! assert_eq!(model.database, "prod:all");
+//! assert_eq!(SchemaModel::from_json(&model.to_json())?, model);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+#![warn(missing_docs)]
+#![deny(unsafe_code)]
 
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-/// Everything [`Inspector::reflect`](crate::Inspector::reflect) read: tables, views and their columns,
+/// Everything an introspection read (`aep_diesel::inspect::Inspector::reflect`): tables, views and their columns,
 /// keys, indexes and constraints, and the custom types they use. Ordered deterministically (by schema,
 /// then name; columns by position), so the same database always gives the same model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[non_exhaustive]
 pub struct SchemaModel {
     /// The database the model was read from.
     pub database: String,
@@ -46,7 +62,8 @@ impl TableKind {
     pub fn is_view(self) -> bool {
         matches!(self, TableKind::View | TableKind::MaterializedView)
     }
-    pub(crate) fn from_relkind(k: &str) -> Option<Self> {
+    /// The kind of a `pg_class.relkind` code (`r`, `p`, `v`, `m`, `f`); `None` for other relations.
+    pub fn from_relkind(k: &str) -> Option<Self> {
         Some(match k {
             "r" => TableKind::Table,
             "p" => TableKind::PartitionedTable,
@@ -60,7 +77,6 @@ impl TableKind {
 
 /// A table-like relation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Table {
     /// Schema name.
     pub schema: String,
@@ -93,7 +109,6 @@ impl Table {
 
 /// A column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Column {
     /// Column name, exactly as in the catalog.
     pub name: String,
@@ -165,7 +180,6 @@ pub enum TypeKind {
 /// A column's (or a composite field's) type. For arrays, `schema`, `name` and `kind` describe the
 /// element type and `array` is true.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct SqlType {
     /// Schema of the (element) type.
     pub schema: String,
@@ -190,7 +204,6 @@ impl SqlType {
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct PrimaryKey {
     /// Constraint name.
     pub name: String,
@@ -200,7 +213,6 @@ pub struct PrimaryKey {
 
 /// A foreign key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ForeignKey {
     /// Constraint name.
     pub name: String,
@@ -220,7 +232,6 @@ pub struct ForeignKey {
 
 /// An index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Index {
     /// Index name.
     pub name: String,
@@ -242,7 +253,6 @@ pub struct Index {
 
 /// A unique constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct UniqueConstraint {
     /// Constraint name.
     pub name: String,
@@ -252,7 +262,6 @@ pub struct UniqueConstraint {
 
 /// A check constraint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct CheckConstraint {
     /// Constraint name.
     pub name: String,
@@ -262,7 +271,6 @@ pub struct CheckConstraint {
 
 /// A user-defined type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct CustomType {
     /// Schema name.
     pub schema: String,
@@ -277,7 +285,6 @@ pub struct CustomType {
 /// The definition of a [`CustomType`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-#[non_exhaustive]
 pub enum TypeDef {
     /// A composite type and its fields in order.
     Composite {
@@ -302,7 +309,6 @@ pub enum TypeDef {
 
 /// A field of a composite type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Field {
     /// Field name.
     pub name: String,
@@ -346,9 +352,128 @@ impl SchemaModel {
     }
 
     /// A model from JSON written by [`SchemaModel::to_json`].
-    pub fn from_json(json: &str) -> crate::Result<Self> {
-        serde_json::from_str(json).map_err(|e| crate::Error::Introspection {
-            message: format!("reading a schema model from JSON: {e}"),
-        })
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
     }
+}
+
+/// Which relations an introspection reads (`aep_diesel::inspect::Inspector::reflect`) and which a
+/// generator keeps from a saved model: schemas, anchored name patterns, and whether views count.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct Filter {
+    schemas: Vec<String>,
+    only: Vec<Regex>,
+    except: Vec<Regex>,
+    views: Option<bool>,
+}
+
+impl Filter {
+    /// Everything in the default schema.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read `schema` (repeat for several). Default: the connection's default schema.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schemas.push(schema.into());
+        self
+    }
+
+    /// Keep only relations whose name matches one of these regular expressions (anchored: the whole
+    /// name must match), like diesel's `only_tables`. Default: all.
+    pub fn only_tables<I, S>(mut self, patterns: I) -> Result<Self, PatternError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.only.extend(compile_patterns(patterns, "only_tables")?);
+        Ok(self)
+    }
+
+    /// Leave out relations whose name matches one of these (anchored) regular expressions, like
+    /// diesel's `except_tables`. Default: none.
+    pub fn except_tables<I, S>(mut self, patterns: I) -> Result<Self, PatternError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.except
+            .extend(compile_patterns(patterns, "except_tables")?);
+        Ok(self)
+    }
+
+    /// Include views and materialized views. Default: yes.
+    pub fn views(mut self, on: bool) -> Self {
+        self.views = Some(on);
+        self
+    }
+
+    /// The schemas asked for (empty: the connection's default schema).
+    pub fn schemas(&self) -> &[String] {
+        &self.schemas
+    }
+
+    /// Whether `t` passes this filter (schema, name and kind).
+    pub fn keeps_table(&self, t: &Table) -> bool {
+        (self.schemas.is_empty() || self.schemas.contains(&t.schema)) && self.keeps(&t.name, t.kind)
+    }
+
+    /// Whether a relation called `name` of `kind` passes the name and kind tests (not the schema).
+    pub fn keeps(&self, name: &str, kind: TableKind) -> bool {
+        if kind.is_view() && self.views == Some(false) {
+            return false;
+        }
+        (self.only.is_empty() || self.only.iter().any(|r| r.is_match(name)))
+            && !self.except.iter().any(|r| r.is_match(name))
+    }
+}
+
+/// A table-name pattern that is not a valid regular expression.
+#[derive(Debug, Clone)]
+pub struct PatternError {
+    /// The setting it was given for (`only_tables`, `except_tables`, `read_only_tables`).
+    pub setting: &'static str,
+    /// The pattern as written.
+    pub pattern: String,
+    /// What the regex parser said.
+    pub source: regex::Error,
+}
+
+impl std::fmt::Display for PatternError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {:?} is not a valid regular expression",
+            self.setting, self.pattern
+        )
+    }
+}
+
+impl std::error::Error for PatternError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Compile anchored name patterns (the whole name must match), as diesel's `only_tables` does.
+pub fn compile_patterns<I, S>(
+    patterns: I,
+    setting: &'static str,
+) -> Result<Vec<Regex>, PatternError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    patterns
+        .into_iter()
+        .map(|p| {
+            let p = p.as_ref();
+            Regex::new(&format!("^(?:{p})$")).map_err(|source| PatternError {
+                setting,
+                pattern: p.to_string(),
+                source,
+            })
+        })
+        .collect()
 }

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::naming::{doc_line, lit};
 use super::{HEADER, Plan, TablePlan};
-use crate::codegen::config::AllowTables;
-use crate::inspect::TypeDef;
+use crate::config::AllowTables;
+use aep_diesel_schema::TypeDef;
 
 /// Above this many tables in one `allow_tables_to_appear_in_same_query!`, its recursion would pass
 /// rustc's default macro recursion limit (128), so the pairs are written out one call each.
@@ -161,8 +161,8 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
         }
     }
     match t.t.kind {
-        crate::inspect::TableKind::View => s.push_str("    // view: read-only\n"),
-        crate::inspect::TableKind::MaterializedView => {
+        aep_diesel_schema::TableKind::View => s.push_str("    // view: read-only\n"),
+        aep_diesel_schema::TableKind::MaterializedView => {
             s.push_str("    // materialized view: read-only\n")
         }
         _ => {}

@@ -1,27 +1,41 @@
 //! The `aep-diesel` binary: inspect (names and JSON), generate (live, from JSON without network,
 //! --check), and the password never on the command line.
-mod common;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aep_diesel::SchemaModel;
+use aep_diesel::{Engine, SchemaModel};
+use aep_diesel_testkit::{LocalServer, sample};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aep-diesel");
 
+fn server() -> &'static LocalServer {
+    LocalServer::shared().expect("the local TLS server starts")
+}
+
+fn sandbox() -> Engine {
+    sample::shared_engine().expect("the sample sandbox loads")
+}
+
+/// A path from the workspace root.
+fn root(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
 /// The binary with the sample sandbox's connection in PG* variables.
 fn cli() -> Command {
-    let _ = common::sandbox();
-    let s = common::server();
-    let c = s.credentials();
+    let _ = sandbox();
+    let s = server();
+    let c = s.options();
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PGHOST", c.host())
-        .env("PGPORT", c.port().to_string())
-        .env("PGDATABASE", c.dbname())
-        .env("PGUSER", c.user())
-        .env("PGPASSWORD", c.password().expose())
+        .env("PGHOST", c.get_host())
+        .env("PGPORT", c.get_port().to_string())
+        .env("PGDATABASE", c.get_dbname())
+        .env("PGUSER", c.get_user())
+        .env("PGPASSWORD", c.get_password().expose())
         .env("PGSSLMODE", "verify-full")
         .env("PGSSLROOTCERT", s.ca_cert_path());
     cmd
@@ -39,11 +53,7 @@ fn ok(out: Output) -> String {
 #[test]
 fn inspect_lists_tables_and_dumps_the_model() {
     let names = ok(cli().arg("inspect").output().unwrap());
-    let expected = common::sandbox()
-        .inspect()
-        .unwrap()
-        .table_names(None)
-        .unwrap();
+    let expected = sandbox().inspect().unwrap().table_names(None).unwrap();
     assert_eq!(names.lines().collect::<Vec<_>>(), expected);
     let json = ok(cli().args(["inspect", "--json"]).output().unwrap());
     let model = SchemaModel::from_json(&json).unwrap();
@@ -60,7 +70,7 @@ fn inspect_lists_tables_and_dumps_the_model() {
 #[test]
 fn generate_checks_writes_and_works_offline_from_json() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("diesel.toml");
+    let config = root("diesel.toml");
     let model_path = dir.path().join("schema.json");
     let out_dir = dir.path().join("models");
     // live: write into a fresh directory, saving the model
@@ -77,9 +87,7 @@ fn generate_checks_writes_and_works_offline_from_json() {
     // the same files as the committed ones
     for entry in std::fs::read_dir(&out_dir).unwrap() {
         let entry = entry.unwrap();
-        let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/sandbox")
-            .join(entry.file_name());
+        let committed = root("examples/sandbox").join(entry.file_name());
         assert_eq!(
             std::fs::read(entry.path()).unwrap(),
             std::fs::read(committed).unwrap()
@@ -131,7 +139,7 @@ fn password_is_never_a_plain_argument_and_errors_are_clear() {
     let pw = dir.path().join("pw");
     std::fs::write(
         &pw,
-        format!("{}\n", common::server().credentials().password().expose()),
+        format!("{}\n", server().options().get_password().expose()),
     )
     .unwrap();
     let out = cli()

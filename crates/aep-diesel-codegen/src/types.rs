@@ -1,6 +1,6 @@
 //! SQL types → Diesel SQL types and Rust types.
 
-use crate::inspect::{SqlType, TypeKind};
+use aep_diesel_schema::{SqlType, TypeKind};
 
 /// A Diesel SQL type expression.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::naming::{doc_line, lit};
 use super::{GenType, HEADER, Plan};
-use crate::inspect::TypeDef;
+use aep_diesel_schema::TypeDef;
 
 const SQL: &str = "super::schema::sql_types::";
 
