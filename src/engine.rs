@@ -4,10 +4,6 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use diesel::migration::MigrationSource;
-use diesel::pg::Pg;
-use diesel_migrations::MigrationHarness;
-
 use crate::credentials::{CredentialSource, Described};
 use crate::error::{Error, Result};
 use crate::options::ConnectOptions;
@@ -335,9 +331,14 @@ impl Engine {
     }
 
     /// Run the pending migrations of `migrations` (a user's own `embed_migrations!` set) on one pooled
-    /// connection.
+    /// connection (feature `migrations`).
     /// Returns the versions applied.
-    pub fn run_migrations<S: MigrationSource<Pg>>(&self, migrations: S) -> Result<Vec<String>> {
+    #[cfg(feature = "migrations")]
+    pub fn run_migrations<S>(&self, migrations: S) -> Result<Vec<String>>
+    where
+        S: diesel::migration::MigrationSource<diesel::pg::Pg>,
+    {
+        use diesel_migrations::MigrationHarness;
         let mut conn = self.get()?;
         let applied = conn
             .run_pending_migrations(migrations)
