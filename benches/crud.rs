@@ -205,12 +205,7 @@ fn main() {
         || reset(&engine),
         || {
             let mut conn = engine.get().unwrap();
-            bulk::copy_in(&mut conn, &data, |c, chunk| {
-                diesel::copy_from(bench_rows::table)
-                    .from_insertable(chunk)
-                    .execute(c)
-            })
-            .unwrap()
+            bulk::copy_in(&mut conn, bench_rows::table, &data).unwrap()
         },
     );
     assert_eq!(count(&engine) as usize, ROWS);

@@ -2,16 +2,17 @@
 //!
 //! - [`insert_in_batches`]: multi-row `INSERT`s, each under PostgreSQL's 65,535 bind parameters, all in
 //!   one transaction.
-//! - [`copy_in`]: one binary `COPY … FROM STDIN` (Diesel's `copy_from(..).from_insertable(..)`), in a
-//!   transaction: the fastest way in.
+//! - [`copy_in`]: one binary `COPY … FROM STDIN` in a transaction, built from the same `Insertable`
+//!   structs: the fastest way in.
 //! - Both write all rows or none, and a refused row is reported by its position
 //!   ([`Error::BulkRow`]).
 //! - [`pages`]: keyset pagination as an iterator of pages, the natural way through Query Service's
 //!   50,000-rows-per-query default; for one pass with flat memory on PostgreSQL, stream with Diesel's
 //!   `load_iter::<_, diesel::pg::PgRowByRowLoadingMode>` (the generated models' `stream`).
 //!
-//! The helpers take the statement as a closure, so they work with any table, generated model or
-//! hand-written `Insertable`:
+//! On Query Service, row-by-row loads are refused with [`Error::Unsupported`] before anything is
+//! sent: it has no COPY protocol and documents no `INSERT … VALUES`. Write there with a query the
+//! server runs (`aep_diesel::platform`).
 //!
 //! ```no_run
 //! # use diesel::prelude::*;
@@ -20,11 +21,9 @@
 //! #[diesel(table_name = events, treat_none_as_default_value = false)]
 //! struct NewEvent { id: i64, label: String }
 //!
-//! # fn f(conn: &mut PgConnection, rows: Vec<NewEvent>) -> aep_diesel::Result<()> {
+//! # fn f(conn: &mut aep_diesel::AepConnection, rows: Vec<NewEvent>) -> aep_diesel::Result<()> {
 //! // COPY, all or nothing:
-//! aep_diesel::bulk::copy_in(conn, &rows, |conn, chunk| {
-//!     diesel::copy_from(events::table).from_insertable(chunk).execute(conn)
-//! })?;
+//! aep_diesel::bulk::copy_in(conn, events::table, &rows)?;
 //! // or INSERT batches, each under the bind-parameter limit (2 columns per row):
 //! aep_diesel::bulk::insert_in_batches(conn, &rows, 2, |conn, chunk| {
 //!     diesel::insert_into(events::table).values(chunk).execute(conn)
@@ -33,11 +32,14 @@
 //! ```
 
 use diesel::connection::Connection;
-use diesel::pg::PgConnection;
+use diesel::insertable::Insertable;
+use diesel::pg::Pg;
+use diesel::query_builder::bind_collector::RawBytesBindCollector;
+use diesel::query_builder::{QueryBuilder, QueryFragment};
 use diesel::result::{Error as DieselError, QueryResult};
 
+use crate::connection::AepConnection;
 use crate::error::{Error, Result};
-
 /// PostgreSQL's limit on bind parameters in one statement.
 pub const MAX_BIND_PARAMS: usize = 65_535;
 
@@ -55,11 +57,12 @@ pub fn rows_per_insert(columns: usize) -> usize {
 /// All rows are written or none. When the server refuses the data, [`Error::BulkRow`] gives the
 /// zero-based position of the first row that cannot be written (found by retrying inside savepoints).
 pub fn insert_in_batches<R>(
-    conn: &mut PgConnection,
+    conn: &mut AepConnection,
     rows: &[R],
     columns: usize,
-    mut insert: impl FnMut(&mut PgConnection, &[R]) -> QueryResult<usize>,
+    mut insert: impl FnMut(&mut AepConnection, &[R]) -> QueryResult<usize>,
 ) -> Result<usize> {
+    refuse_on_query_service(conn, "INSERT … VALUES")?;
     let per = rows_per_insert(columns);
     conn.transaction::<usize, Error, _>(|conn| {
         let mut written = 0;
@@ -73,35 +76,172 @@ pub fn insert_in_batches<R>(
     })
 }
 
-/// Load `rows` with one `COPY … FROM STDIN` in a transaction. `copy` runs the COPY for the rows it is
-/// given (typically `diesel::copy_from(t::table).from_insertable(chunk).execute(conn)`, binary format).
+/// Load `rows` into `table` with one binary `COPY … FROM STDIN` in a transaction. The rows are the
+/// same `Insertable` structs `insert_into(table).values(…)` takes; every column must have a value
+/// (`#[diesel(treat_none_as_default_value = false)]` on structs with `Option` fields), since COPY has
+/// no `DEFAULT`.
 ///
 /// All rows are loaded or none; a refused row is reported as [`Error::BulkRow`] with its position.
-pub fn copy_in<R>(
-    conn: &mut PgConnection,
-    rows: &[R],
-    mut copy: impl FnMut(&mut PgConnection, &[R]) -> QueryResult<usize>,
-) -> Result<usize> {
+/// On Query Service (or with [`Protocol::Compatible`](crate::Protocol)) this is
+/// [`Error::Unsupported`]: there is no COPY protocol there.
+pub fn copy_in<T, R>(conn: &mut AepConnection, table: T, rows: &[R]) -> Result<usize>
+where
+    T: diesel::Table + QueryFragment<Pg>,
+    R: CopyRow<T>,
+{
+    refuse_on_query_service(conn, "COPY")?;
+    if conn.protocol() != crate::Protocol::Binary {
+        return Err(Error::Unsupported {
+            what: "COPY",
+            hint: "this engine uses the compatible protocol; binary COPY needs Protocol::Binary on PostgreSQL",
+        });
+    }
     if rows.is_empty() {
         return Ok(0);
     }
+    let sql = copy_sql::<T, R>(table, &rows[0])?;
+    let mut copy = |conn: &mut AepConnection, rows: &[R]| copy_rows::<T, R>(conn, &sql, rows);
     conn.transaction::<usize, Error, _>(|conn| match conn.transaction(|c| copy(c, rows)) {
         Ok(k) => Ok(k),
         Err(e) => Err(locate(conn, rows, 0, e, &mut copy)),
     })
 }
 
+/// `COPY "table"("a", "b") FROM STDIN (FORMAT binary)`, the columns taken from how Diesel writes the
+/// first row's `VALUES` clause.
+fn copy_sql<T, R>(table: T, first: &R) -> Result<String>
+where
+    T: QueryFragment<Pg>,
+    R: CopyRow<T>,
+{
+    let mut target = diesel::pg::PgQueryBuilder::default();
+    table.to_sql(&mut target, &Pg)?;
+    let mut values = diesel::pg::PgQueryBuilder::default();
+    first.copy_values().to_sql(&mut values, &Pg)?;
+    let values = values.finish();
+    let columns = values
+        .strip_prefix('(')
+        .and_then(|v| v.find(") VALUES").map(|end| &v[..end]))
+        .ok_or(Error::Unsupported {
+            what: "COPY of this row type",
+            hint: "the rows must name their columns (a struct deriving Insertable)",
+        })?;
+    Ok(format!(
+        "COPY {}({columns}) FROM STDIN (FORMAT binary)",
+        target.finish()
+    ))
+}
+
+/// Stream `rows` through one COPY: the binary COPY header, a tuple per row of Diesel's own binary
+/// encoding of each value, the trailer.
+fn copy_rows<T, R>(conn: &mut AepConnection, sql: &str, rows: &[R]) -> QueryResult<usize>
+where
+    R: CopyRow<T>,
+{
+    let mut next = 0;
+    let mut columns = None;
+    let mut write = |buf: &mut Vec<u8>| -> QueryResult<bool> {
+        if next == 0 {
+            buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+            buf.extend_from_slice(&0i32.to_be_bytes());
+            buf.extend_from_slice(&0i32.to_be_bytes());
+        }
+        // Rows go out in chunks of about 1 MB.
+        while next < rows.len() && buf.len() < 1 << 20 {
+            let mut collector = RawBytesBindCollector::<Pg>::new();
+            rows[next]
+                .copy_values()
+                .collect_binds(&mut collector, &mut NoLookup, &Pg)?;
+            let n = collector.binds.len();
+            let expected = *columns.get_or_insert(n);
+            if n != expected || n > i16::MAX as usize {
+                return Err(DieselError::SerializationError(
+                    "a row leaves a column to its DEFAULT, which COPY cannot do; derive Insertable with \
+                     #[diesel(treat_none_as_default_value = false)]"
+                        .into(),
+                ));
+            }
+            buf.extend_from_slice(&(n as i16).to_be_bytes());
+            for value in &collector.binds {
+                match value {
+                    Some(v) => {
+                        buf.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                        buf.extend_from_slice(v);
+                    }
+                    None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
+                }
+            }
+            next += 1;
+        }
+        if next == rows.len() {
+            buf.extend_from_slice(&(-1i16).to_be_bytes());
+            return Ok(false);
+        }
+        Ok(true)
+    };
+    conn.copy_in(sql, &mut write)
+}
+
+/// A row [`copy_in`] can load into table `T`: anything whose reference is `Insertable<T>` (a struct
+/// deriving `Insertable`). Implemented for every such type; it exists so the row type is inferred
+/// from the slice before Diesel's `Insertable` impls are searched.
+pub trait CopyRow<T> {
+    /// The row's `VALUES` clause, as `insert_into(table).values(&row)` would write it.
+    fn copy_values<'a>(&'a self) -> impl QueryFragment<Pg> + 'a
+    where
+        T: 'a;
+}
+
+impl<T, R> CopyRow<T> for R
+where
+    for<'a> &'a R: Insertable<T>,
+    for<'a> <&'a R as Insertable<T>>::Values: QueryFragment<Pg>,
+{
+    fn copy_values<'a>(&'a self) -> impl QueryFragment<Pg> + 'a
+    where
+        T: 'a,
+    {
+        self.values()
+    }
+}
+
+/// COPY values never name custom types by OID in the stream, but Diesel's encoders of arrays and
+/// records of custom types do: those fail with a clear error instead of a wrong OID.
+struct NoLookup;
+
+impl diesel::pg::PgMetadataLookup for NoLookup {
+    fn lookup_type(&mut self, name: &str, schema: Option<&str>) -> diesel::pg::PgTypeMetadata {
+        diesel::pg::PgTypeMetadata::from_result(Err(diesel::pg::FailedToLookupTypeError::new(
+            diesel::pg::PgMetadataCacheKey::new(
+                schema.map(|s| std::borrow::Cow::Owned(s.to_owned())),
+                std::borrow::Cow::Owned(name.to_owned()),
+            ),
+        )))
+    }
+}
+
+fn refuse_on_query_service(conn: &AepConnection, what: &'static str) -> Result<()> {
+    if conn.is_query_service() {
+        return Err(Error::Unsupported {
+            what,
+            hint: "Query Service has no COPY protocol and documents no INSERT … VALUES; write with a \
+                   query the server runs: aep_diesel::platform::create_table_as or insert_into_select",
+        });
+    }
+    Ok(())
+}
+
 /// Find the first row of `rows` that cannot be written: the smallest failing prefix, by bisection,
 /// each try inside a savepoint that is rolled back. `first_error` is reported when the prefix search
 /// cannot reproduce the failure (e.g. a conflict with rows written concurrently).
 fn locate<R>(
-    conn: &mut PgConnection,
+    conn: &mut AepConnection,
     rows: &[R],
     offset: usize,
     first_error: DieselError,
-    write: &mut impl FnMut(&mut PgConnection, &[R]) -> QueryResult<usize>,
+    write: &mut impl FnMut(&mut AepConnection, &[R]) -> QueryResult<usize>,
 ) -> Error {
-    let mut attempt = |conn: &mut PgConnection, n: usize| -> Option<DieselError> {
+    let mut attempt = |conn: &mut AepConnection, n: usize| -> Option<DieselError> {
         let r: QueryResult<()> = conn.transaction(|c| {
             write(c, &rows[..n])?;
             Err(DieselError::RollbackTransaction)
@@ -138,7 +278,7 @@ fn locate<R>(
 /// ```no_run
 /// # use aep_diesel::diesel::prelude::*;
 /// # diesel::table! { events (id) { id -> BigInt } }
-/// # fn f(conn: &mut PgConnection) -> diesel::QueryResult<()> {
+/// # fn f(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<()> {
 /// let pages = aep_diesel::bulk::pages(10_000, |after: Option<&i64>, limit| {
 ///     let q = events::table.select(events::id).order(events::id).limit(limit);
 ///     match after {

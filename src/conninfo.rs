@@ -8,8 +8,6 @@
 //! No error from this module repeats any part of its input: a connection string may hold a password in
 //! any position, and a fragment of it is as bad as the whole.
 
-use std::fmt;
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use zeroize::Zeroizing;
 
@@ -196,26 +194,32 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// A connection URL holding a password: zeroed on drop, redacted in `Debug` and `Display`.
+/// A connection URL holding a password: zeroed on drop, redacted in `Debug` and `Display`. Only the
+/// tests build URLs now (to prove the parser reads them as libpq does); connections use keyword/value
+/// parameters.
+#[cfg(test)]
 pub(crate) struct SecretUrl {
     url: Zeroizing<String>,
     redacted: String,
 }
 
+#[cfg(test)]
 impl SecretUrl {
     pub fn expose(&self) -> &str {
         &self.url
     }
 }
 
-impl fmt::Debug for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(test)]
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted)
     }
 }
 
-impl fmt::Display for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(test)]
+impl std::fmt::Display for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted)
     }
 }
@@ -249,7 +253,48 @@ pub(crate) fn settings(opts: &ConnectOptions) -> Result<Vec<(&str, String)>> {
     Ok(out)
 }
 
-/// The URL libpq receives, every component percent-encoded.
+/// The keyword/value parameters libpq connects with: no connection string holding the password is
+/// ever made.
+pub(crate) fn libpq_params(opts: &ConnectOptions) -> Result<Vec<(&str, Zeroizing<String>)>> {
+    let mut out = vec![
+        ("host", Zeroizing::new(opts.get_host().to_string())),
+        ("port", Zeroizing::new(opts.get_port().to_string())),
+        ("dbname", Zeroizing::new(opts.effective_dbname())),
+        ("user", Zeroizing::new(opts.get_user().to_string())),
+        (
+            "password",
+            Zeroizing::new(opts.get_password().expose().to_string()),
+        ),
+        // A startup parameter, the form Query Service's documented clients use.
+        ("client_encoding", Zeroizing::new("UTF8".to_string())),
+    ];
+    out.extend(
+        settings(opts)?
+            .into_iter()
+            .map(|(k, v)| (k, Zeroizing::new(v))),
+    );
+    Ok(out)
+}
+
+/// What Diesel's instrumentation is told about a connection: where it goes, never the password.
+pub(crate) fn describe(opts: &ConnectOptions) -> String {
+    let host = opts.get_host();
+    let host = if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]")
+    } else {
+        enc(host)
+    };
+    format!(
+        "postgresql://{}@{host}:{}/{}?sslmode={}",
+        enc(opts.get_user()),
+        opts.get_port(),
+        enc(&opts.effective_dbname()),
+        opts.get_ssl_mode().keyword()
+    )
+}
+
+/// The URL for `opts`, every component percent-encoded.
+#[cfg(test)]
 pub(crate) fn build_url(opts: &ConnectOptions) -> Result<SecretUrl> {
     let mut q = String::new();
     for (k, v) in settings(opts)? {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::connection::{AepConnection, Protocol, Shared};
 use crate::credentials::{CredentialSource, Described};
 use crate::error::{Error, Result};
 use crate::options::ConnectOptions;
@@ -12,7 +13,7 @@ use crate::pool::{FailureLog, LogErrors, Manager};
 /// The pool's connection manager. Opaque: it exists so that [`PooledConnection`] can be named.
 pub type ConnectionManager = Manager;
 
-/// A connection checked out of an [`Engine`]. It dereferences to Diesel's `PgConnection` and implements
+/// A connection checked out of an [`Engine`]. It dereferences to [`AepConnection`] and implements
 /// `diesel::Connection` itself, so it works with the whole Diesel DSL; dropping it returns it to the pool.
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
@@ -34,6 +35,7 @@ pub struct EngineBuilder {
     checkout_timeout: Duration,
     test_on_checkout: bool,
     check_idle: Duration,
+    protocol: Protocol,
 }
 
 impl EngineBuilder {
@@ -41,6 +43,7 @@ impl EngineBuilder {
         EngineBuilder {
             source,
             fixed,
+            protocol: Protocol::Auto,
             max_size: 2,
             min_idle: 0,
             max_lifetime: Some(Duration::from_secs(3600)),
@@ -98,6 +101,14 @@ impl EngineBuilder {
         self
     }
 
+    /// The wire protocol. Default: [`Protocol::Auto`] — the compatible protocol on Query Service
+    /// (decided by host name or by the server's `server_version` 0.1.0), elsewhere binary results and
+    /// cached prepared statements when a one-time probe per engine shows the server honours them.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
     /// Validate everything and create the engine. Performs no network I/O; with a fixed
     /// [`ConnectOptions`] it validates them too (and that a root certificate file exists).
     pub fn build(self) -> Result<Engine> {
@@ -133,6 +144,8 @@ impl EngineBuilder {
             crate::conninfo::settings(opts)?;
         }
         let config = PoolConfig {
+            protocol: self.protocol,
+            shared: Arc::new(Shared::default()),
             check_idle: self.check_idle,
             max_size: self.max_size,
             min_idle: self.min_idle,
@@ -170,6 +183,9 @@ impl fmt::Debug for EngineBuilder {
 
 #[derive(Debug, Clone)]
 struct PoolConfig {
+    protocol: Protocol,
+    /// Outlives pool replacements: the protocol is decided and types are looked up once per engine.
+    shared: Arc<Shared>,
     check_idle: Duration,
     max_size: u32,
     min_idle: u32,
@@ -182,7 +198,13 @@ struct PoolConfig {
 impl PoolConfig {
     /// The connection manager for these settings (the one place a `Manager` is made).
     fn manager(&self, source: &Arc<dyn CredentialSource>, failures: FailureLog) -> Manager {
-        Manager::new(source.clone(), failures, self.check_idle)
+        Manager::new(
+            source.clone(),
+            self.protocol,
+            self.shared.clone(),
+            failures,
+            self.check_idle,
+        )
     }
 
     fn pool(&self, manager: Manager) -> r2d2::Pool<Manager> {
@@ -310,7 +332,7 @@ impl Engine {
 
     /// Open one connection outside the pool (for work that must not hold a pool slot, such as a long
     /// COPY from a second thread). It is closed when dropped.
-    pub fn connect_unpooled(&self) -> Result<diesel::PgConnection> {
+    pub fn connect_unpooled(&self) -> Result<AepConnection> {
         self.manager(FailureLog::default()).establish()
     }
 

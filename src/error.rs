@@ -179,6 +179,16 @@ pub enum Error {
         source: diesel::result::Error,
     },
 
+    /// The server does not support what was asked (Query Service: COPY, `INSERT … VALUES`, `UPDATE`,
+    /// `DELETE`); `hint` says what to do instead. Nothing was sent.
+    #[error("{what} is not supported here; hint: {hint}")]
+    Unsupported {
+        /// What was refused.
+        what: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
+
     /// A row in a bulk operation could not be written; `row` is its zero-based position in the input.
     #[error("bulk write failed at row {row}")]
     BulkRow {

@@ -39,16 +39,22 @@
 #![deny(unsafe_code)]
 
 pub mod bulk;
+mod codec;
+mod connection;
 mod conninfo;
 mod credentials;
 mod engine;
 mod error;
+mod failure;
 pub mod inspect;
 mod libpq;
 mod options;
 mod pool;
 mod ssl;
 
+pub use connection::{
+    AepConnection, AepCursor, AepField, AepRow, AepRowByRowCursor, Protocol, sqlstate,
+};
 pub use credentials::{CredentialSource, RotatingCredentials};
 pub use engine::{
     ConnectionManager, Engine, EngineBuilder, PoolState, PooledConnection, create_engine,
@@ -57,6 +63,11 @@ pub use error::{Error, Result};
 pub use inspect::{Inspector, SchemaModel};
 pub use options::{ConnectOptions, Password};
 pub use ssl::{RootCert, SslMode};
+
+/// The classified error for libpq's message about a failed connection to `options`.
+pub(crate) fn connection_failure(message: &str, options: &ConnectOptions) -> Error {
+    Error::from(failure::from_libpq(message, options))
+}
 
 /// Re-exported so generated code and users name the same Diesel version.
 pub use diesel;

@@ -63,7 +63,7 @@ fn engine(db: &str) -> aep_diesel::Engine {
     engine
 }
 
-fn count(conn: &mut PgConnection) -> i64 {
+fn count(conn: &mut aep_diesel::AepConnection) -> i64 {
     loads::table.count().get_result(conn).unwrap()
 }
 
@@ -108,12 +108,7 @@ fn copy_loads_everything_or_names_the_bad_row() {
     let engine = engine("bulk_copy");
     let mut conn = engine.get().unwrap();
     let rows = data(100_000, None);
-    let n = bulk::copy_in(&mut conn, &rows, |c, chunk| {
-        diesel::copy_from(loads::table)
-            .from_insertable(chunk)
-            .execute(c)
-    })
-    .unwrap();
+    let n = bulk::copy_in(&mut conn, loads::table, &rows).unwrap();
     assert_eq!(n, 100_000);
     assert_eq!(count(&mut conn), 100_000);
     let sum: Option<BigDecimal> = loads::table
@@ -122,12 +117,7 @@ fn copy_loads_everything_or_names_the_bad_row() {
         .unwrap();
     assert_eq!(sum.unwrap(), BigDecimal::from_str("1234000.00").unwrap());
     for bad in [0, 77_777, 99_999] {
-        let e = bulk::copy_in(&mut conn, &data(100_000, Some(bad)), |c, chunk| {
-            diesel::copy_from(loads::table)
-                .from_insertable(chunk)
-                .execute(c)
-        })
-        .unwrap_err();
+        let e = bulk::copy_in(&mut conn, loads::table, &data(100_000, Some(bad))).unwrap_err();
         assert!(
             matches!(e, Error::BulkRow { row, .. } if row == bad),
             "{e:?}"
@@ -136,12 +126,7 @@ fn copy_loads_everything_or_names_the_bad_row() {
     }
     // the connection is usable afterwards (no transaction left open)
     assert_eq!(
-        bulk::copy_in(&mut conn, &data(3, None), |c, k| diesel::copy_from(
-            loads::table
-        )
-        .from_insertable(k)
-        .execute(c))
-        .unwrap(),
+        bulk::copy_in(&mut conn, loads::table, &data(3, None)).unwrap(),
         3
     );
 }

@@ -32,7 +32,7 @@ diesel::table! {
 diesel::joinable!(orders -> customers (customer_id));
 diesel::allow_tables_to_appear_in_same_query!(customers, orders);
 
-fn backend_pid(conn: &mut PgConnection) -> i32 {
+fn backend_pid(conn: &mut aep_diesel::AepConnection) -> i32 {
     diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()"))
         .get_result(conn)
         .unwrap()
@@ -89,7 +89,7 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
     )
     .build()
     .unwrap();
-    let e = wrong_ca.get().err().expect("expected an error");
+    let e = wrong_ca.get().expect_err("expected an error");
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     assert!(e.to_string().contains("certificate"), "{e}");
     let wrong_ca_only = Engine::builder(
@@ -100,7 +100,7 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
     .build()
     .unwrap();
     assert!(matches!(
-        wrong_ca_only.get().err().expect("expected an error"),
+        wrong_ca_only.get().expect_err("expected an error"),
         Error::Tls { .. }
     ));
 
@@ -111,8 +111,7 @@ fn wrong_ca_or_wrong_host_name_fails_with_tls_error() {
         .build()
         .unwrap()
         .get()
-        .err()
-        .expect("expected an error");
+        .expect_err("expected an error");
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     assert!(e.to_string().contains("127.0.0.2"), "{e}");
     // verify-ca ignores the host name, so the same connection succeeds
@@ -150,7 +149,7 @@ fn build_does_no_io_and_first_get_reports_unreachable() {
     let creds = ConnectOptions::new("127.0.0.1", port, "prod:all", "ACME@AdobeOrg", "pw").unwrap();
     let engine = Engine::builder(creds).build().unwrap();
     let start = Instant::now();
-    let e = engine.get().err().expect("expected an error");
+    let e = engine.get().expect_err("expected an error");
     assert!(matches!(e, Error::Unreachable { .. }), "{e}");
     assert!(
         start.elapsed() < Duration::from_secs(5),
@@ -167,8 +166,7 @@ fn wrong_password_is_an_authentication_error_with_the_expiry_hint() {
         .engine_for(creds)
         .unwrap()
         .get()
-        .err()
-        .expect("expected an error");
+        .expect_err("expected an error");
     assert!(matches!(e, Error::Authentication { .. }), "{e}");
     let text = e.to_string();
     assert!(text.contains("password authentication failed"), "{text}");
@@ -186,8 +184,7 @@ fn missing_database_is_classified() {
         .engine_for(creds)
         .unwrap()
         .get()
-        .err()
-        .expect("expected an error");
+        .expect_err("expected an error");
     assert!(matches!(e, Error::DatabaseNotFound { .. }), "{e}");
     assert!(
         e.to_string().contains("prod:all"),
@@ -204,7 +201,7 @@ fn pool_timeout_after_the_configured_time_never_hangs() {
         .unwrap();
     let held = engine.get().unwrap();
     let start = Instant::now();
-    let e = engine.get().err().expect("expected an error");
+    let e = engine.get().expect_err("expected an error");
     let waited = start.elapsed();
     assert!(matches!(e, Error::PoolTimeout { max_size: 1, .. }), "{e}");
     assert!(
@@ -446,8 +443,7 @@ fn names_that_look_like_failure_words_are_not_misclassified() {
             .build()
             .unwrap()
             .get()
-            .err()
-            .expect("no such database");
+            .expect_err("no such database");
         assert!(matches!(e, Error::DatabaseNotFound { .. }), "{db}: {e:?}");
         assert!(e.is_permanent());
     }
@@ -456,8 +452,7 @@ fn names_that_look_like_failure_words_are_not_misclassified() {
         .build()
         .unwrap()
         .get()
-        .err()
-        .expect("no such role");
+        .expect_err("no such role");
     assert!(matches!(e, Error::Authentication { .. }), "{e:?}");
     // a host name full of TLS words that does not resolve: unreachable, retryable
     let e = Engine::builder(
@@ -468,8 +463,7 @@ fn names_that_look_like_failure_words_are_not_misclassified() {
     .build()
     .unwrap()
     .get()
-    .err()
-    .expect("no such host");
+    .expect_err("no such host");
     assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
     assert!(!e.is_permanent());
 }

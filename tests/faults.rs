@@ -9,7 +9,7 @@ use aep_diesel_testkit::LocalServer;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
-fn backend_pid(conn: &mut PgConnection) -> QueryResult<i32> {
+fn backend_pid(conn: &mut aep_diesel::AepConnection) -> QueryResult<i32> {
     diesel::select(diesel::dsl::sql::<Integer>("pg_backend_pid()")).get_result(conn)
 }
 
@@ -105,7 +105,7 @@ fn a_restart_errors_in_flight_work_and_the_pool_recovers() {
     std::thread::sleep(Duration::from_millis(500));
     // while the server is down, checkouts fail with a classified error, quickly
     let t = Instant::now();
-    let e = engine.get().err().expect("server is down");
+    let e = engine.get().expect_err("server is down");
     assert!(
         matches!(e, Error::Unreachable { .. } | Error::Connection { .. }),
         "{e}"
@@ -161,7 +161,7 @@ fn rotating_credentials_retire_old_connections_without_a_restart() {
     // the platform rotates the password; until the source is updated, new connections fail
     let new_creds = server.rotate_password().unwrap();
     engine.refresh();
-    let e = engine.get().err().expect("old password refused");
+    let e = engine.get().expect_err("old password refused");
     assert!(matches!(e, Error::Authentication { .. }), "{e}");
     assert!(e.to_string().contains("expire"), "{e}");
 

@@ -21,7 +21,7 @@ fn a_server_without_tls_is_refused_with_a_tls_error() {
         let engine = Engine::builder(plain.admin_options().ssl_mode(mode))
             .build()
             .unwrap();
-        let e = engine.get().err().expect("must not connect without TLS");
+        let e = engine.get().expect_err("must not connect without TLS");
         assert!(matches!(e, Error::Tls { .. }), "{e}");
         assert!(e.to_string().contains("does not support SSL"), "{e}");
     }
@@ -57,7 +57,7 @@ fn only_the_ssl_request_is_sent_to_a_server_that_refuses_tls() {
     )
     .unwrap();
     let engine = Engine::builder(creds).build().unwrap();
-    let e = engine.get().err().expect("must fail");
+    let e = engine.get().expect_err("must fail");
     assert!(matches!(e, Error::Tls { .. }), "{e}");
     drop(engine);
     std::thread::sleep(Duration::from_millis(300));

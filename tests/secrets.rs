@@ -47,7 +47,7 @@ fn connection_errors(opts: &ConnectOptions) -> Vec<Error> {
     let mut errors = Vec::new();
     // authentication failure against the real server
     let engine = Engine::builder(opts.clone()).build().unwrap();
-    errors.push(engine.get().err().expect("wrong password fails"));
+    errors.push(engine.get().expect_err("wrong password fails"));
     // TLS failure: a CA that did not sign the server certificate
     let dir = tempfile::tempdir().unwrap();
     let foreign = dir.path().join("ca.crt");
@@ -58,7 +58,7 @@ fn connection_errors(opts: &ConnectOptions) -> Vec<Error> {
     )
     .build()
     .unwrap();
-    errors.push(e.get().err().expect("tls fails"));
+    errors.push(e.get().expect_err("tls fails"));
     // unreachable: a closed port
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -70,8 +70,7 @@ fn connection_errors(opts: &ConnectOptions) -> Vec<Error> {
             .build()
             .unwrap()
             .get()
-            .err()
-            .expect("closed port fails"),
+            .expect_err("closed port fails"),
     );
     // pool timeout with the real password, max_size 1 and the one connection held
     let engine = Engine::builder(server().options())
@@ -80,7 +79,7 @@ fn connection_errors(opts: &ConnectOptions) -> Vec<Error> {
         .build()
         .unwrap();
     let _held = engine.get().unwrap();
-    errors.push(engine.get().err().expect("timeout"));
+    errors.push(engine.get().expect_err("timeout"));
     errors
 }
 

@@ -59,7 +59,7 @@ impl T2024Campaigns {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewT2024Campaigns,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::_2024_campaigns::table)
@@ -71,7 +71,7 @@ impl T2024Campaigns {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewT2024Campaigns],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -90,7 +90,7 @@ impl T2024Campaigns {
 
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         campaign_id: &i32,
     ) -> diesel::QueryResult<Option<Self>> {
         super::schema::_2024_campaigns::table
@@ -102,7 +102,7 @@ impl T2024Campaigns {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -117,7 +117,7 @@ impl T2024Campaigns {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -136,7 +136,7 @@ impl T2024Campaigns {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::_2024_campaigns::table
             .select(Self::as_select())
@@ -144,7 +144,7 @@ impl T2024Campaigns {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::_2024_campaigns::table
             .count()
             .get_result(conn)
@@ -152,7 +152,7 @@ impl T2024Campaigns {
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         campaign_id: &i32,
         changes: &T2024CampaignsChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -167,7 +167,7 @@ impl T2024Campaigns {
 
     /// Delete the row with this key; returns how many rows went.
     pub fn delete(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         campaign_id: &i32,
     ) -> diesel::QueryResult<usize> {
         diesel::delete(

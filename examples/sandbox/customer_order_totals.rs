@@ -31,7 +31,7 @@ pub struct CustomerOrderTotals {
 impl CustomerOrderTotals {
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         customer_id: &i64,
     ) -> diesel::QueryResult<Option<Self>> {
         super::schema::customer_order_totals::table
@@ -43,7 +43,7 @@ impl CustomerOrderTotals {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -58,7 +58,7 @@ impl CustomerOrderTotals {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i64>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -77,7 +77,7 @@ impl CustomerOrderTotals {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::customer_order_totals::table
             .select(Self::as_select())
@@ -85,7 +85,7 @@ impl CustomerOrderTotals {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::customer_order_totals::table
             .count()
             .get_result(conn)

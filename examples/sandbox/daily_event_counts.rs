@@ -16,7 +16,7 @@ pub struct DailyEventCounts {
 impl DailyEventCounts {
     /// One page of rows, in no particular order (the relation has no key).
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -30,7 +30,7 @@ impl DailyEventCounts {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::daily_event_counts::table
             .select(Self::as_select())
@@ -38,7 +38,7 @@ impl DailyEventCounts {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::daily_event_counts::table
             .count()
             .get_result(conn)

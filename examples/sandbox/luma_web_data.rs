@@ -70,7 +70,7 @@ impl LumaWebData {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewLumaWebData,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::luma_web_data::table)
@@ -82,7 +82,7 @@ impl LumaWebData {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewLumaWebData],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -100,7 +100,10 @@ impl LumaWebData {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, _id: &str) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        _id: &str,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::luma_web_data::table
             .filter(super::schema::luma_web_data::_id.eq(_id))
             .select(Self::as_select())
@@ -110,7 +113,7 @@ impl LumaWebData {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -125,7 +128,7 @@ impl LumaWebData {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&str>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -144,7 +147,7 @@ impl LumaWebData {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::luma_web_data::table
             .select(Self::as_select())
@@ -152,13 +155,13 @@ impl LumaWebData {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::luma_web_data::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         _id: &str,
         changes: &LumaWebDataChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -171,7 +174,7 @@ impl LumaWebData {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, _id: &str) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, _id: &str) -> diesel::QueryResult<usize> {
         diesel::delete(
             super::schema::luma_web_data::table.filter(super::schema::luma_web_data::_id.eq(_id)),
         )

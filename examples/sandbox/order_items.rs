@@ -55,7 +55,7 @@ impl OrderItems {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewOrderItems,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::order_items::table)
@@ -67,7 +67,7 @@ impl OrderItems {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewOrderItems],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -86,7 +86,7 @@ impl OrderItems {
 
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         order_id: &i64,
         line_no: &i32,
     ) -> diesel::QueryResult<Option<Self>> {
@@ -100,7 +100,7 @@ impl OrderItems {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -118,7 +118,7 @@ impl OrderItems {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::order_items::table
             .select(Self::as_select())
@@ -126,13 +126,13 @@ impl OrderItems {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::order_items::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         order_id: &i64,
         line_no: &i32,
         changes: &OrderItemsChangeset,
@@ -149,7 +149,7 @@ impl OrderItems {
 
     /// Delete the row with this key; returns how many rows went.
     pub fn delete(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         order_id: &i64,
         line_no: &i32,
     ) -> diesel::QueryResult<usize> {

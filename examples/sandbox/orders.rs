@@ -60,7 +60,10 @@ impl Orders {
     pub const INSERT_CHUNK: usize = 13107;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewOrders) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewOrders,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::orders::table)
             .values(new)
             .returning(Self::as_returning())
@@ -70,7 +73,7 @@ impl Orders {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewOrders],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -88,7 +91,10 @@ impl Orders {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i64) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i64,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::orders::table
             .filter(super::schema::orders::id.eq(id))
             .select(Self::as_select())
@@ -98,7 +104,7 @@ impl Orders {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -113,7 +119,7 @@ impl Orders {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i64>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -130,7 +136,7 @@ impl Orders {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::orders::table
             .select(Self::as_select())
@@ -138,13 +144,13 @@ impl Orders {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::orders::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         id: &i64,
         changes: &OrdersChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -155,7 +161,7 @@ impl Orders {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i64) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, id: &i64) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::orders::table.filter(super::schema::orders::id.eq(id)))
             .execute(conn)
     }

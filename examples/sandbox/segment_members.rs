@@ -48,7 +48,7 @@ impl SegmentMembers {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewSegmentMembers,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::segment_members::table)
@@ -60,7 +60,7 @@ impl SegmentMembers {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewSegmentMembers],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -79,7 +79,7 @@ impl SegmentMembers {
 
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         member_key: &str,
     ) -> diesel::QueryResult<Option<Self>> {
         super::schema::segment_members::table
@@ -91,7 +91,7 @@ impl SegmentMembers {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -106,7 +106,7 @@ impl SegmentMembers {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&str>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -125,7 +125,7 @@ impl SegmentMembers {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::segment_members::table
             .select(Self::as_select())
@@ -133,7 +133,7 @@ impl SegmentMembers {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::segment_members::table
             .count()
             .get_result(conn)
@@ -141,7 +141,7 @@ impl SegmentMembers {
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         member_key: &str,
         changes: &SegmentMembersChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -155,7 +155,10 @@ impl SegmentMembers {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, member_key: &str) -> diesel::QueryResult<usize> {
+    pub fn delete(
+        conn: &mut aep_diesel::AepConnection,
+        member_key: &str,
+    ) -> diesel::QueryResult<usize> {
         diesel::delete(
             super::schema::segment_members::table
                 .filter(super::schema::segment_members::member_key.eq(member_key)),

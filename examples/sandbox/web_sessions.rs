@@ -53,7 +53,7 @@ impl WebSessions {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewWebSessions,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::web_sessions::table)
@@ -65,7 +65,7 @@ impl WebSessions {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewWebSessions],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -84,7 +84,7 @@ impl WebSessions {
 
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         session_id: &uuid::Uuid,
     ) -> diesel::QueryResult<Option<Self>> {
         super::schema::web_sessions::table
@@ -96,7 +96,7 @@ impl WebSessions {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -111,7 +111,7 @@ impl WebSessions {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&uuid::Uuid>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -130,7 +130,7 @@ impl WebSessions {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::web_sessions::table
             .select(Self::as_select())
@@ -138,13 +138,13 @@ impl WebSessions {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::web_sessions::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         session_id: &uuid::Uuid,
         changes: &WebSessionsChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -159,7 +159,7 @@ impl WebSessions {
 
     /// Delete the row with this key; returns how many rows went.
     pub fn delete(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         session_id: &uuid::Uuid,
     ) -> diesel::QueryResult<usize> {
         diesel::delete(

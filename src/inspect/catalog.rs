@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use diesel::pg::PgConnection;
+use crate::connection::AepConnection;
 use diesel::sql_types::{Array, Bool, Int2, Int4, Nullable, Oid, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
@@ -16,7 +16,7 @@ use aep_diesel_schema::{
 
 /// One connection plus a count of the queries sent, so tests and benchmarks can hold the count down.
 pub(crate) struct Catalog<'c> {
-    conn: &'c mut PgConnection,
+    conn: &'c mut AepConnection,
     pub queries: usize,
 }
 
@@ -200,14 +200,14 @@ pub enum NamesSource {
 }
 
 impl<'c> Catalog<'c> {
-    pub fn new(conn: &'c mut PgConnection) -> Self {
+    pub fn new(conn: &'c mut AepConnection) -> Self {
         Catalog { conn, queries: 0 }
     }
 
     fn load<T: QueryableByName<diesel::pg::Pg> + 'static>(
         &mut self,
         what: &'static str,
-        query: impl diesel::query_dsl::methods::LoadQuery<'static, PgConnection, T>,
+        query: impl diesel::query_dsl::methods::LoadQuery<'static, AepConnection, T>,
     ) -> Result<Vec<T>> {
         self.queries += 1;
         let start = std::time::Instant::now();

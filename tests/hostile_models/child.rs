@@ -50,7 +50,10 @@ impl Child {
     pub const INSERT_CHUNK: usize = 10922;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewChild) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewChild,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::child::table)
             .values(new)
             .returning(Self::as_returning())
@@ -60,7 +63,7 @@ impl Child {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewChild],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -78,7 +81,10 @@ impl Child {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i64) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i64,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::child::table
             .filter(super::schema::child::id.eq(id))
             .select(Self::as_select())
@@ -88,7 +94,7 @@ impl Child {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -103,7 +109,7 @@ impl Child {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i64>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -120,7 +126,7 @@ impl Child {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::child::table
             .select(Self::as_select())
@@ -128,13 +134,13 @@ impl Child {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::child::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         id: &i64,
         changes: &ChildChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -145,7 +151,7 @@ impl Child {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i64) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, id: &i64) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::child::table.filter(super::schema::child::id.eq(id)))
             .execute(conn)
     }

@@ -43,7 +43,7 @@ impl ConnKeyed {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewConnKeyed,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::conn_keyed::table)
@@ -55,7 +55,7 @@ impl ConnKeyed {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewConnKeyed],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -74,7 +74,7 @@ impl ConnKeyed {
 
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         conn_2: &str,
     ) -> diesel::QueryResult<Option<Self>> {
         super::schema::conn_keyed::table
@@ -86,7 +86,7 @@ impl ConnKeyed {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -101,7 +101,7 @@ impl ConnKeyed {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&str>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -120,7 +120,7 @@ impl ConnKeyed {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::conn_keyed::table
             .select(Self::as_select())
@@ -128,13 +128,13 @@ impl ConnKeyed {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::conn_keyed::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         conn_2: &str,
         changes: &ConnKeyedChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -147,7 +147,10 @@ impl ConnKeyed {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, conn_2: &str) -> diesel::QueryResult<usize> {
+    pub fn delete(
+        conn: &mut aep_diesel::AepConnection,
+        conn_2: &str,
+    ) -> diesel::QueryResult<usize> {
         diesel::delete(
             super::schema::conn_keyed::table.filter(super::schema::conn_keyed::conn.eq(conn_2)),
         )

@@ -43,7 +43,7 @@ impl EventLike {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewEventLike,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::event_like::table)
@@ -55,7 +55,7 @@ impl EventLike {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewEventLike],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -73,7 +73,10 @@ impl EventLike {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, _id: &str) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        _id: &str,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::event_like::table
             .filter(super::schema::event_like::_id.eq(_id))
             .select(Self::as_select())
@@ -83,7 +86,7 @@ impl EventLike {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -98,7 +101,7 @@ impl EventLike {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&str>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -117,7 +120,7 @@ impl EventLike {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::event_like::table
             .select(Self::as_select())
@@ -125,13 +128,13 @@ impl EventLike {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::event_like::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         _id: &str,
         changes: &EventLikeChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -144,7 +147,7 @@ impl EventLike {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, _id: &str) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, _id: &str) -> diesel::QueryResult<usize> {
         diesel::delete(
             super::schema::event_like::table.filter(super::schema::event_like::_id.eq(_id)),
         )

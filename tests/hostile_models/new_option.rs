@@ -17,7 +17,10 @@ pub struct NewOption {
 
 impl NewOption {
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i32,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::new_option::table
             .filter(super::schema::new_option::id.eq(id))
             .select(Self::as_select())
@@ -27,7 +30,7 @@ impl NewOption {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -42,7 +45,7 @@ impl NewOption {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -59,7 +62,7 @@ impl NewOption {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::new_option::table
             .select(Self::as_select())
@@ -67,7 +70,7 @@ impl NewOption {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::new_option::table.count().get_result(conn)
     }
 }

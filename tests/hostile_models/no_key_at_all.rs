@@ -26,7 +26,7 @@ impl NoKeyAtAll {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewNoKeyAtAll,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::no_key_at_all::table)
@@ -38,7 +38,7 @@ impl NoKeyAtAll {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewNoKeyAtAll],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -57,7 +57,7 @@ impl NoKeyAtAll {
 
     /// One page of rows, in no particular order (the relation has no key).
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -71,7 +71,7 @@ impl NoKeyAtAll {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::no_key_at_all::table
             .select(Self::as_select())
@@ -79,7 +79,7 @@ impl NoKeyAtAll {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::no_key_at_all::table.count().get_result(conn)
     }
 }

@@ -27,7 +27,10 @@ impl Option2 {
     pub const INSERT_CHUNK: usize = 65535;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewOption2) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewOption2,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::option::table)
             .values(new)
             .returning(Self::as_returning())
@@ -37,7 +40,7 @@ impl Option2 {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewOption2],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -55,7 +58,10 @@ impl Option2 {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i32,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::option::table
             .filter(super::schema::option::id.eq(id))
             .select(Self::as_select())
@@ -65,7 +71,7 @@ impl Option2 {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -80,7 +86,7 @@ impl Option2 {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -97,7 +103,7 @@ impl Option2 {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::option::table
             .select(Self::as_select())
@@ -105,12 +111,12 @@ impl Option2 {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::option::table.count().get_result(conn)
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, id: &i32) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::option::table.filter(super::schema::option::id.eq(id)))
             .execute(conn)
     }

@@ -39,7 +39,10 @@ impl Option2 {
     pub const INSERT_CHUNK: usize = 21845;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewOption2) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewOption2,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::option_2::table)
             .values(new)
             .returning(Self::as_returning())
@@ -49,7 +52,7 @@ impl Option2 {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewOption2],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -67,7 +70,10 @@ impl Option2 {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i32,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::option_2::table
             .filter(super::schema::option_2::id.eq(id))
             .select(Self::as_select())
@@ -77,7 +83,7 @@ impl Option2 {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -92,7 +98,7 @@ impl Option2 {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -109,7 +115,7 @@ impl Option2 {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::option_2::table
             .select(Self::as_select())
@@ -117,13 +123,13 @@ impl Option2 {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::option_2::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         id: &i32,
         changes: &Option2Changeset,
     ) -> diesel::QueryResult<Self> {
@@ -134,7 +140,7 @@ impl Option2 {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, id: &i32) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::option_2::table.filter(super::schema::option_2::id.eq(id)))
             .execute(conn)
     }

@@ -37,7 +37,7 @@ impl OverrideMe {
 
     /// Insert one row and return it as stored.
     pub fn create(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         new: &NewOverrideMe,
     ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::override_me::table)
@@ -49,7 +49,7 @@ impl OverrideMe {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewOverrideMe],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -67,7 +67,10 @@ impl OverrideMe {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, ref_: &str) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        ref_: &str,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::override_me::table
             .filter(super::schema::override_me::ref_.eq(ref_))
             .select(Self::as_select())
@@ -77,7 +80,7 @@ impl OverrideMe {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -92,7 +95,7 @@ impl OverrideMe {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&str>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -111,7 +114,7 @@ impl OverrideMe {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::override_me::table
             .select(Self::as_select())
@@ -119,13 +122,13 @@ impl OverrideMe {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::override_me::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         ref_: &str,
         changes: &OverrideMeChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -138,7 +141,7 @@ impl OverrideMe {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, ref_: &str) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, ref_: &str) -> diesel::QueryResult<usize> {
         diesel::delete(
             super::schema::override_me::table.filter(super::schema::override_me::ref_.eq(ref_)),
         )

@@ -29,7 +29,10 @@ impl Parent {
     pub const INSERT_CHUNK: usize = 32767;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewParent) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewParent,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::parent::table)
             .values(new)
             .returning(Self::as_returning())
@@ -39,7 +42,7 @@ impl Parent {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewParent],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -58,7 +61,7 @@ impl Parent {
 
     /// The row with this key, if any.
     pub fn find(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         a: &i32,
         b: &i32,
     ) -> diesel::QueryResult<Option<Self>> {
@@ -72,7 +75,7 @@ impl Parent {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -90,7 +93,7 @@ impl Parent {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::parent::table
             .select(Self::as_select())
@@ -98,12 +101,16 @@ impl Parent {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::parent::table.count().get_result(conn)
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, a: &i32, b: &i32) -> diesel::QueryResult<usize> {
+    pub fn delete(
+        conn: &mut aep_diesel::AepConnection,
+        a: &i32,
+        b: &i32,
+    ) -> diesel::QueryResult<usize> {
         diesel::delete(
             super::schema::parent::table
                 .filter(super::schema::parent::a.eq(a))

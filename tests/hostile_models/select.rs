@@ -122,7 +122,10 @@ impl Select {
     pub const INSERT_CHUNK: usize = 2340;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewSelect) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewSelect,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::select::table)
             .values(new)
             .returning(Self::as_returning())
@@ -132,7 +135,7 @@ impl Select {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewSelect],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -150,7 +153,10 @@ impl Select {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i32,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::select::table
             .filter(super::schema::select::id.eq(id))
             .select(Self::as_select())
@@ -160,7 +166,7 @@ impl Select {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -175,7 +181,7 @@ impl Select {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -192,7 +198,7 @@ impl Select {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::select::table
             .select(Self::as_select())
@@ -200,13 +206,13 @@ impl Select {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::select::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         id: &i32,
         changes: &SelectChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -217,7 +223,7 @@ impl Select {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, id: &i32) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::select::table.filter(super::schema::select::id.eq(id)))
             .execute(conn)
     }

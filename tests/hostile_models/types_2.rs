@@ -36,7 +36,10 @@ impl Types {
     pub const INSERT_CHUNK: usize = 32767;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewTypes) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewTypes,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::types::table)
             .values(new)
             .returning(Self::as_returning())
@@ -46,7 +49,7 @@ impl Types {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewTypes],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -64,7 +67,10 @@ impl Types {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        id: &i32,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::types::table
             .filter(super::schema::types::id.eq(id))
             .select(Self::as_select())
@@ -74,7 +80,7 @@ impl Types {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -89,7 +95,7 @@ impl Types {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -106,7 +112,7 @@ impl Types {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::types::table
             .select(Self::as_select())
@@ -114,13 +120,13 @@ impl Types {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::types::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         id: &i32,
         changes: &TypesChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -131,7 +137,7 @@ impl Types {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, id: &i32) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, id: &i32) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::types::table.filter(super::schema::types::id.eq(id)))
             .execute(conn)
     }

@@ -222,7 +222,10 @@ impl Wide {
     pub const INSERT_CHUNK: usize = 1023;
 
     /// Insert one row and return it as stored.
-    pub fn create(conn: &mut diesel::PgConnection, new: &NewWide) -> diesel::QueryResult<Self> {
+    pub fn create(
+        conn: &mut aep_diesel::AepConnection,
+        new: &NewWide,
+    ) -> diesel::QueryResult<Self> {
         diesel::insert_into(super::schema::wide::table)
             .values(new)
             .returning(Self::as_returning())
@@ -232,7 +235,7 @@ impl Wide {
     /// Insert many rows in one transaction (all or none), in statements of at most
     /// [`Self::INSERT_CHUNK`] rows; returns them as stored.
     pub fn create_many(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         rows: &[NewWide],
     ) -> diesel::QueryResult<Vec<Self>> {
         conn.transaction(|conn| {
@@ -250,7 +253,10 @@ impl Wide {
     }
 
     /// The row with this key, if any.
-    pub fn find(conn: &mut diesel::PgConnection, c01: &i32) -> diesel::QueryResult<Option<Self>> {
+    pub fn find(
+        conn: &mut aep_diesel::AepConnection,
+        c01: &i32,
+    ) -> diesel::QueryResult<Option<Self>> {
         super::schema::wide::table
             .filter(super::schema::wide::c01.eq(c01))
             .select(Self::as_select())
@@ -260,7 +266,7 @@ impl Wide {
 
     /// One page of rows in key order.
     pub fn list(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         limit: i64,
         offset: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -275,7 +281,7 @@ impl Wide {
     /// Keyset pagination: up to `limit` rows in key order, after `after` (from the start when
     /// `None`). Pass the last key of a page to get the next; see `aep_diesel::bulk::pages`.
     pub fn page_after(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         after: Option<&i32>,
         limit: i64,
     ) -> diesel::QueryResult<Vec<Self>> {
@@ -292,7 +298,7 @@ impl Wide {
     /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
     /// come back. The connection is busy until the iterator is dropped.
     pub fn stream(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
     ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
         super::schema::wide::table
             .select(Self::as_select())
@@ -300,13 +306,13 @@ impl Wide {
     }
 
     /// Number of rows.
-    pub fn count(conn: &mut diesel::PgConnection) -> diesel::QueryResult<i64> {
+    pub fn count(conn: &mut aep_diesel::AepConnection) -> diesel::QueryResult<i64> {
         super::schema::wide::table.count().get_result(conn)
     }
 
     /// Apply `changes` to the row with this key and return it as stored.
     pub fn update(
-        conn: &mut diesel::PgConnection,
+        conn: &mut aep_diesel::AepConnection,
         c01: &i32,
         changes: &WideChangeset,
     ) -> diesel::QueryResult<Self> {
@@ -317,7 +323,7 @@ impl Wide {
     }
 
     /// Delete the row with this key; returns how many rows went.
-    pub fn delete(conn: &mut diesel::PgConnection, c01: &i32) -> diesel::QueryResult<usize> {
+    pub fn delete(conn: &mut aep_diesel::AepConnection, c01: &i32) -> diesel::QueryResult<usize> {
         diesel::delete(super::schema::wide::table.filter(super::schema::wide::c01.eq(c01)))
             .execute(conn)
     }

@@ -248,7 +248,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         .iter()
         .map(|(p, _, ty)| format!(", {p}: {ty}"))
         .collect();
-    let conn = "conn: &mut diesel::PgConnection";
+    let conn = "conn: &mut aep_diesel::AepConnection";
 
     s.push('\n');
     writeln!(s, "impl {name} {{").unwrap();

@@ -359,13 +359,13 @@ impl LocalServer {
         }
     }
 
-    fn admin_connection(&self) -> aep_diesel::Result<diesel::PgConnection> {
+    fn admin_connection(&self) -> aep_diesel::Result<aep_diesel::AepConnection> {
         Engine::builder(self.admin_options())
             .build()?
             .connect_unpooled()
     }
 
-    fn admin_connection_to(&self, dbname: &str) -> Result<diesel::PgConnection> {
+    fn admin_connection_to(&self, dbname: &str) -> Result<aep_diesel::AepConnection> {
         Engine::builder(self.admin_options_for(dbname))
             .build()
             .and_then(|e| e.connect_unpooled())
