@@ -221,11 +221,36 @@ fn no_parser_error_repeats_a_fragment_of_a_secret() {
     }
 }
 
+/// Every event Diesel's instrumentation sees, as text.
+static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Recorder;
+impl diesel::connection::Instrumentation for Recorder {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        EVENTS.lock().unwrap().push(format!("{event:?}"));
+    }
+}
+
 #[test]
 fn the_sentinel_password_never_leaks() {
     static CAPTURE: Capture = Capture;
     log::set_logger(&CAPTURE).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
+    // A role whose real password is the sentinel (made before any instrumentation is installed: the
+    // statement holds the password), so a connection with it succeeds too.
+    let admin = server().admin_engine().unwrap();
+    use diesel::connection::SimpleConnection;
+    admin
+        .get()
+        .unwrap()
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sentinel') THEN \
+               CREATE ROLE sentinel LOGIN PASSWORD {}; END IF; END $$",
+            aep_diesel_testkit::quote_literal(SENTINEL)
+        ))
+        .unwrap();
+    // A user's global Diesel instrumentation sees every connection being established.
+    diesel::connection::set_default_instrumentation(|| Some(Box::new(Recorder))).unwrap();
 
     let opts = server().options().password(Password::verbatim(SENTINEL));
     assert_eq!(opts.get_password().expose(), SENTINEL);
@@ -272,6 +297,34 @@ fn the_sentinel_password_never_leaks() {
     );
     for line in &logged {
         assert!(!leaks(line), "leak in log line: {line}");
+    }
+
+    let ok = Engine::builder(
+        server()
+            .options()
+            .user("sentinel")
+            .password(Password::verbatim(SENTINEL)),
+    )
+    .build()
+    .unwrap();
+    drop(ok.get().expect("the sentinel role logs in"));
+    let events = EVENTS.lock().unwrap().clone();
+    let establishing: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("EstablishConnection"))
+        .collect();
+    assert!(
+        establishing.len() >= 4,
+        "Diesel's instrumentation saw the connections: {establishing:?}"
+    );
+    assert!(
+        establishing
+            .iter()
+            .any(|e| e.contains("sentinel@localhost")),
+        "{establishing:?}"
+    );
+    for event in &events {
+        assert!(!leaks(event), "leak in an instrumentation event: {event}");
     }
 }
 
