@@ -266,7 +266,7 @@ fn locate<R>(
     }
     Error::BulkRow {
         row: offset + lo,
-        source: Box::new(Error::Query(err)),
+        source: Box::new(Error::from(err)),
     }
 }
 

@@ -152,6 +152,33 @@ pub enum Error {
     #[error("query failed")]
     Query(#[source] diesel::result::Error),
 
+    /// The server refused the statement as not supported (SQLSTATE 0A000, or 08P01 for a protocol
+    /// message). On Query Service: `UPDATE`, `DELETE`, COPY, and anything beyond what its documented
+    /// clients use.
+    #[error(
+        "the server does not support this statement; hint: on Query Service datasets take no UPDATE or \
+         DELETE and writes go through CREATE TABLE AS SELECT or INSERT INTO … SELECT \
+         (aep_diesel::platform); a protocol refusal means Protocol::Compatible is needed"
+    )]
+    StatementNotSupported(#[source] diesel::result::Error),
+
+    /// A row or time limit was exceeded (SQLSTATE 53400): Query Service refuses a LIMIT above 100,000
+    /// and interactive queries over 10 minutes.
+    #[error(
+        "row or time limit exceeded; hint: page through big reads (aep_diesel::bulk::pages or a model's \
+         page_after) with pages of at most 50,000 rows, or let the server write the result \
+         (aep_diesel::platform::create_table_as)"
+    )]
+    RowLimit(#[source] diesel::result::Error),
+
+    /// The server ended the session (terminated, expired, or the connection broke). The pool never
+    /// hands this connection out again.
+    #[error(
+        "the session ended; hint: Query Service ends sessions at their maximum life (24 hours by default) \
+         and the pool replaces them: take a new connection and retry"
+    )]
+    ConnectionLost(#[source] diesel::result::Error),
+
     /// Running migrations failed.
     #[error("migration failed")]
     Migration {
@@ -232,8 +259,19 @@ impl Error {
 }
 
 impl From<diesel::result::Error> for Error {
+    /// Classifies by the server's SQLSTATE (kept by aep-diesel's connection) and Diesel's kind, never
+    /// by message text.
     fn from(e: diesel::result::Error) -> Self {
-        Error::Query(e)
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match crate::sqlstate(&e).as_deref() {
+            Some("0A000" | "08P01") => return Error::StatementNotSupported(e),
+            Some("53400") => return Error::RowLimit(e),
+            _ => {}
+        }
+        match e {
+            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Error::ConnectionLost(e),
+            other => Error::Query(other),
+        }
     }
 }
 

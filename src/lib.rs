@@ -49,6 +49,7 @@ mod failure;
 pub mod inspect;
 mod libpq;
 mod options;
+pub mod platform;
 mod pool;
 mod ssl;
 

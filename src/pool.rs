@@ -157,7 +157,7 @@ impl r2d2::ManageConnection for Manager {
                 return Ok(());
             }
         }
-        conn.ping().map_err(Error::Query)
+        conn.ping().map_err(Error::from)
     }
 
     /// Checked on return, without I/O: a panicking thread, an open Diesel transaction or a lost

@@ -311,7 +311,7 @@ impl AepConnection {
         for sql in settings {
             if let Err(e) = self.batch_execute(sql) {
                 if self.resolved.binary {
-                    return Err(crate::Error::Query(e));
+                    return Err(crate::Error::from(e));
                 }
                 log::warn!(
                     "aep-diesel: `{sql}` was refused ({e}); continuing with the server's setting"

@@ -28,6 +28,30 @@ struct ContextRow {
     schema: String,
 }
 
+/// A row of `SHOW PRIMARY KEYS` (columns as Query Service documents them).
+#[derive(QueryableByName)]
+struct PlatformPk {
+    #[diesel(sql_type = Text, column_name = "tableName")]
+    table: String,
+    #[diesel(sql_type = Text, column_name = "columnName")]
+    column: String,
+}
+
+/// A row of `SHOW FOREIGN KEYS`. Query Service documents the command, not its columns: these names
+/// are an assumption (the same style as `SHOW PRIMARY KEYS`); a different answer is logged and
+/// ignored.
+#[derive(QueryableByName)]
+struct PlatformFk {
+    #[diesel(sql_type = Text, column_name = "tableName")]
+    table: String,
+    #[diesel(sql_type = Text, column_name = "columnName")]
+    column: String,
+    #[diesel(sql_type = Text, column_name = "referencedTableName")]
+    referenced_table: String,
+    #[diesel(sql_type = Text, column_name = "referencedColumnName")]
+    referenced_column: String,
+}
+
 #[derive(QueryableByName)]
 struct NameRow {
     #[diesel(sql_type = Text)]
@@ -469,6 +493,7 @@ impl<'c> Catalog<'c> {
                     t.primary_key = Some(PrimaryKey {
                         name: c.name,
                         columns,
+                        enforced: true,
                     })
                 }
                 "u" => t.unique_constraints.push(UniqueConstraint {
@@ -491,6 +516,7 @@ impl<'c> Catalog<'c> {
                     },
                     on_update: fk_action(&c.on_update),
                     on_delete: fk_action(&c.on_delete),
+                    enforced: true,
                 }),
                 "c" => {
                     let def = c.check_expr.unwrap_or_default();
@@ -626,6 +652,9 @@ impl<'c> Catalog<'c> {
 
         let mut tables: Vec<Table> = tables.into_values().collect();
         tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        if self.conn.is_query_service() {
+            self.platform_keys(&mut tables);
+        }
         let used = reachable_types(&tables, &custom);
         let types = custom
             .into_iter()
@@ -639,6 +668,66 @@ impl<'c> Catalog<'c> {
             tables,
             types,
         })
+    }
+
+    /// Query Service keeps Data Distiller's keys (`ALTER TABLE … ADD PRIMARY KEY … NOT ENFORCED`) out of
+    /// the catalog; `SHOW PRIMARY KEYS` and `SHOW FOREIGN KEYS` list them. Tables the catalog gave no
+    /// key get these, marked not enforced. A server that does not answer the commands leaves the
+    /// model as it was (logged), since the keys are an extra.
+    fn platform_keys(&mut self, tables: &mut [Table]) {
+        self.queries += 1;
+        match diesel::sql_query("SHOW PRIMARY KEYS").load::<PlatformPk>(self.conn) {
+            Ok(rows) => {
+                let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for r in rows {
+                    keys.entry(r.table).or_default().push(r.column);
+                }
+                for t in tables.iter_mut().filter(|t| t.primary_key.is_none()) {
+                    if let Some(columns) = keys.remove(&t.name) {
+                        t.primary_key = Some(PrimaryKey {
+                            name: format!("{}_pkey", t.name),
+                            columns,
+                            enforced: false,
+                        });
+                    }
+                }
+            }
+            Err(e) => log::info!("aep-diesel: SHOW PRIMARY KEYS failed ({e}); no Data Distiller keys"),
+        }
+        self.queries += 1;
+        match diesel::sql_query("SHOW FOREIGN KEYS").load::<PlatformFk>(self.conn) {
+            Ok(rows) => {
+                let mut keys: BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
+                    BTreeMap::new();
+                for r in rows {
+                    let k = keys
+                        .entry((r.table, r.referenced_table))
+                        .or_default();
+                    k.0.push(r.column);
+                    k.1.push(r.referenced_column);
+                }
+                for ((table, referred), (columns, referred_columns)) in keys {
+                    let Some(t) = tables.iter_mut().find(|t| t.name == table) else {
+                        continue;
+                    };
+                    if t.foreign_keys.iter().any(|f| f.columns == columns) {
+                        continue;
+                    }
+                    let referred_schema = t.schema.clone();
+                    t.foreign_keys.push(ForeignKey {
+                        name: format!("{table}_{}_fkey", columns.join("_")),
+                        columns,
+                        referred_schema,
+                        referred_table: referred,
+                        referred_columns,
+                        on_update: "NO ACTION".into(),
+                        on_delete: "NO ACTION".into(),
+                        enforced: false,
+                    });
+                }
+            }
+            Err(e) => log::info!("aep-diesel: SHOW FOREIGN KEYS failed ({e}); no Data Distiller keys"),
+        }
     }
 
     /// Every type that can appear in a user column: built-ins and user types, without tables' row types

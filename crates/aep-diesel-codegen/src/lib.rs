@@ -341,6 +341,8 @@ impl ColPlan<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeySource {
     PrimaryKey,
+    /// Query Service's Data Distiller key (`SHOW PRIMARY KEYS`): declared, not enforced.
+    PlatformKey,
     Config,
     UniqueIndex,
     UnderscoreId,
@@ -351,6 +353,7 @@ impl KeySource {
     fn describe(self) -> &'static str {
         match self {
             KeySource::PrimaryKey => "the primary key",
+            KeySource::PlatformKey => "the Data Distiller primary key, declared but not enforced",
             KeySource::Config => "the key set in [aep_diesel.keys]",
             KeySource::UniqueIndex => "a unique index on NOT NULL columns",
             KeySource::UnderscoreId => "the `_id` column (not enforced by the server)",
@@ -848,7 +851,12 @@ fn choose_key(
     };
     if let Some(pk) = &t.primary_key {
         if let Some(idx) = usable(&pk.columns) {
-            return Some((idx, KeySource::PrimaryKey));
+            let source = if pk.enforced {
+                KeySource::PrimaryKey
+            } else {
+                KeySource::PlatformKey
+            };
+            return Some((idx, source));
         }
     }
     if let Some(names) = opts.keys.get(&t.name) {

@@ -209,6 +209,18 @@ pub struct PrimaryKey {
     pub name: String,
     /// Columns in key order.
     pub columns: Vec<String>,
+    /// False for a key the server declares but does not enforce (Query Service's Data Distiller keys,
+    /// read with `SHOW PRIMARY KEYS`): rows are not checked for uniqueness.
+    #[serde(default = "enforced", skip_serializing_if = "is_enforced")]
+    pub enforced: bool,
+}
+
+fn enforced() -> bool {
+    true
+}
+
+fn is_enforced(b: &bool) -> bool {
+    *b
 }
 
 /// A foreign key.
@@ -228,6 +240,10 @@ pub struct ForeignKey {
     pub on_update: String,
     /// `ON DELETE` action.
     pub on_delete: String,
+    /// False for a key the server declares but does not enforce (Data Distiller's
+    /// `ADD FOREIGN KEY … NOT ENFORCED`, read with `SHOW FOREIGN KEYS`).
+    #[serde(default = "enforced", skip_serializing_if = "is_enforced")]
+    pub enforced: bool,
 }
 
 /// An index.
