@@ -692,7 +692,9 @@ impl<'c> Catalog<'c> {
                     }
                 }
             }
-            Err(e) => log::info!("aep-diesel: SHOW PRIMARY KEYS failed ({e}); no Data Distiller keys"),
+            Err(e) => {
+                log::info!("aep-diesel: SHOW PRIMARY KEYS failed ({e}); no Data Distiller keys")
+            }
         }
         self.queries += 1;
         match diesel::sql_query("SHOW FOREIGN KEYS").load::<PlatformFk>(self.conn) {
@@ -700,9 +702,7 @@ impl<'c> Catalog<'c> {
                 let mut keys: BTreeMap<(String, String), (Vec<String>, Vec<String>)> =
                     BTreeMap::new();
                 for r in rows {
-                    let k = keys
-                        .entry((r.table, r.referenced_table))
-                        .or_default();
+                    let k = keys.entry((r.table, r.referenced_table)).or_default();
                     k.0.push(r.column);
                     k.1.push(r.referenced_column);
                 }
@@ -726,7 +726,9 @@ impl<'c> Catalog<'c> {
                     });
                 }
             }
-            Err(e) => log::info!("aep-diesel: SHOW FOREIGN KEYS failed ({e}); no Data Distiller keys"),
+            Err(e) => {
+                log::info!("aep-diesel: SHOW FOREIGN KEYS failed ({e}); no Data Distiller keys")
+            }
         }
     }
 
