@@ -132,6 +132,26 @@ fn copy_loads_everything_or_names_the_bad_row() {
 }
 
 #[test]
+fn copy_is_refused_before_sending_on_the_compatible_protocol() {
+    let engine = engine("bulk_compat");
+    let compat = aep_diesel::Engine::builder(common::server().options_for("bulk_compat"))
+        .protocol(aep_diesel::Protocol::Compatible)
+        .build()
+        .unwrap();
+    let mut conn = compat.get().unwrap();
+    let e = bulk::copy_in(&mut conn, loads::table, &data(10, None)).unwrap_err();
+    assert!(matches!(e, Error::Unsupported { what: "COPY", .. }), "{e}");
+    assert_eq!(count(&mut engine.get().unwrap()), 0);
+    // INSERT batches work on PostgreSQL through the compatible protocol (text parameters)
+    let n = bulk::insert_in_batches(&mut conn, &data(1_000, None), 5, |c, chunk| {
+        diesel::insert_into(loads::table).values(chunk).execute(c)
+    })
+    .unwrap();
+    assert_eq!(n, 1_000);
+    assert_eq!(count(&mut conn), 1_000);
+}
+
+#[test]
 fn generated_create_many_is_chunked_and_atomic() {
     use sandbox::customers::{Customers, NewCustomers};
     let s = common::server();
