@@ -356,6 +356,95 @@ where
     }
 }
 
+/// Every row, one page of `page_size` at a time in key order, as one iterator of rows: how a model
+/// streams on Query Service, where a query returns at most [`PLATFORM_ROW_LIMIT`] rows. `fetch(conn,
+/// after, limit)` reads the page after a key; `key` gives a row's key, and a row without one (a NULL
+/// key) ends the iteration with an error rather than restarting from the first row.
+pub fn stream_pages<'c, T, K, F, G>(
+    conn: &'c mut AepConnection,
+    page_size: usize,
+    fetch: F,
+    key: G,
+) -> StreamPages<'c, T, K, F, G>
+where
+    F: FnMut(&mut AepConnection, Option<&K>, i64) -> QueryResult<Vec<T>>,
+    G: Fn(&T) -> Option<K>,
+{
+    StreamPages {
+        conn,
+        page_size: page_size.max(1),
+        fetch,
+        key,
+        after: None,
+        page: Vec::new().into_iter(),
+        done: false,
+    }
+}
+
+/// The iterator returned by [`stream_pages`].
+pub struct StreamPages<'c, T, K, F, G> {
+    conn: &'c mut AepConnection,
+    page_size: usize,
+    fetch: F,
+    key: G,
+    after: Option<K>,
+    page: std::vec::IntoIter<T>,
+    done: bool,
+}
+
+impl<T, K, F, G> std::fmt::Debug for StreamPages<'_, T, K, F, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamPages")
+            .field("page_size", &self.page_size)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, K, F, G> Iterator for StreamPages<'_, T, K, F, G>
+where
+    F: FnMut(&mut AepConnection, Option<&K>, i64) -> QueryResult<Vec<T>>,
+    G: Fn(&T) -> Option<K>,
+{
+    type Item = QueryResult<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(row) = self.page.next() {
+            return Some(Ok(row));
+        }
+        if self.done {
+            return None;
+        }
+        let limit = i64::try_from(self.page_size).unwrap_or(i64::MAX);
+        let page = match (self.fetch)(self.conn, self.after.as_ref(), limit) {
+            Ok(p) => p,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        if page.len() < self.page_size {
+            self.done = true;
+        }
+        if let Some(last) = page.last() {
+            match (self.key)(last) {
+                Some(k) => self.after = Some(k),
+                None if !self.done => {
+                    self.done = true;
+                    return Some(Err(DieselError::QueryBuilderError(
+                        "a row has a NULL key, so the next page cannot start after it; declare a \
+                         NOT NULL key to page through this relation"
+                            .into(),
+                    )));
+                }
+                None => {}
+            }
+        }
+        self.page = page.into_iter();
+        self.page.next().map(Ok)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -27,14 +27,16 @@ impl DailyEventCounts {
             .load(conn)
     }
 
-    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
-    /// come back. The connection is busy until the iterator is dropped.
+    /// All rows, one at a time: on PostgreSQL one query in libpq's row-by-row mode (memory stays
+    /// flat however many rows come back). The connection is busy until the iterator is dropped.
     pub fn stream(
         conn: &mut aep_diesel::AepConnection,
-    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
-        super::schema::daily_event_counts::table
-            .select(Self::as_select())
-            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    ) -> diesel::QueryResult<Box<dyn Iterator<Item = diesel::QueryResult<Self>> + '_>> {
+        Ok(Box::new(
+            super::schema::daily_event_counts::table
+                .select(Self::as_select())
+                .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)?,
+        ))
     }
 
     /// Number of rows.

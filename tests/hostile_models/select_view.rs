@@ -63,14 +63,25 @@ impl SelectView {
         }
     }
 
-    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows
-    /// come back. The connection is busy until the iterator is dropped.
+    /// All rows, one at a time: on PostgreSQL one query in libpq's row-by-row mode (memory stays
+    /// flat however many rows come back); on Query Service, which returns at most 50,000 rows
+    /// per query, pages of 50,000 in key order. The connection is busy until the iterator is dropped.
     pub fn stream(
         conn: &mut aep_diesel::AepConnection,
-    ) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {
-        super::schema::select_view::table
-            .select(Self::as_select())
-            .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)
+    ) -> diesel::QueryResult<Box<dyn Iterator<Item = diesel::QueryResult<Self>> + '_>> {
+        if conn.is_query_service() {
+            return Ok(Box::new(aep_diesel::bulk::stream_pages(
+                conn,
+                aep_diesel::bulk::PLATFORM_ROW_LIMIT,
+                |conn, after: Option<&i32>, limit| Self::page_after(conn, after, limit),
+                |row: &Self| row.id.clone(),
+            )));
+        }
+        Ok(Box::new(
+            super::schema::select_view::table
+                .select(Self::as_select())
+                .load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)?,
+        ))
     }
 
     /// Number of rows.

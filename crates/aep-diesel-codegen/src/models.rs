@@ -362,18 +362,56 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         .unwrap();
         s.push_str("            None => page.load(conn),\n        }\n    }\n\n");
     }
+    // On Query Service a query returns at most 50,000 rows: a keyed model streams in key-ordered
+    // pages there, so a stream never stops short.
+    let paged = match key_params.as_slice() {
+        [(_, c, _)] => {
+            let inner = c.rust_inner(TYPES).expect("key columns have Rust types");
+            let (after, borrow) = if inner == "String" {
+                ("String", ".map(String::as_str)")
+            } else {
+                (inner.as_str(), "")
+            };
+            let key = if c.c.nullable {
+                format!("row.{}.clone()", c.ident)
+            } else {
+                format!("Some(row.{}.clone())", c.ident)
+            };
+            Some(format!(
+                "        if conn.is_query_service() {{\n\
+                 \x20           return Ok(Box::new(aep_diesel::bulk::stream_pages(\n\
+                 \x20               conn,\n\
+                 \x20               aep_diesel::bulk::PLATFORM_ROW_LIMIT,\n\
+                 \x20               |conn, after: Option<&{after}>, limit| Self::page_after(conn, after{borrow}, limit),\n\
+                 \x20               |row: &Self| {key},\n\
+                 \x20           )));\n\
+                 \x20       }}\n"
+            ))
+        }
+        _ => None,
+    };
     s.push_str(
-        "    /// All rows, one at a time, in libpq's row-by-row mode: memory stays flat however many rows\n\
-         \x20   /// come back. The connection is busy until the iterator is dropped.\n",
+        "    /// All rows, one at a time: on PostgreSQL one query in libpq's row-by-row mode (memory stays\n\
+         \x20   /// flat however many rows come back)",
     );
+    if paged.is_some() {
+        s.push_str(
+            "; on Query Service, which returns at most 50,000 rows\n\
+             \x20   /// per query, pages of 50,000 in key order",
+        );
+    }
+    s.push_str(". The connection is busy until the iterator is dropped.\n");
     writeln!(
         s,
-        "    pub fn stream({conn}) -> diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<Self>> + '_> {{"
+        "    pub fn stream({conn}) -> diesel::QueryResult<Box<dyn Iterator<Item = diesel::QueryResult<Self>> + '_>> {{"
     )
     .unwrap();
+    if let Some(p) = &paged {
+        s.push_str(p);
+    }
     writeln!(
         s,
-        "        {table}::table.select(Self::as_select()).load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)\n    }}\n"
+        "        Ok(Box::new({table}::table.select(Self::as_select()).load_iter::<Self, diesel::pg::PgRowByRowLoadingMode>(conn)?))\n    }}\n"
     )
     .unwrap();
     s.push_str("    /// Number of rows.\n");
