@@ -144,7 +144,7 @@ impl T2024Campaigns {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&i32>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| Some(row.campaign_id.clone()),
+                |row: &Self| Some(row.campaign_id),
             )));
         }
         Ok(Box::new(

@@ -85,7 +85,7 @@ impl CustomerOrderTotals {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&i64>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| row.customer_id.clone(),
+                |row: &Self| row.customer_id,
             )));
         }
         Ok(Box::new(

@@ -144,7 +144,7 @@ impl Orders {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&i64>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| Some(row.id.clone()),
+                |row: &Self| Some(row.id),
             )));
         }
         Ok(Box::new(

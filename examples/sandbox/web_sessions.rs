@@ -138,7 +138,7 @@ impl WebSessions {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&uuid::Uuid>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| Some(row.session_id.clone()),
+                |row: &Self| Some(row.session_id),
             )));
         }
         Ok(Box::new(

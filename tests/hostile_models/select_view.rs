@@ -74,7 +74,7 @@ impl SelectView {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&i32>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| row.id.clone(),
+                |row: &Self| row.id,
             )));
         }
         Ok(Box::new(

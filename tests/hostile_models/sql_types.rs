@@ -122,7 +122,7 @@ impl SqlTypes {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&i32>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| Some(row.id.clone()),
+                |row: &Self| Some(row.id),
             )));
         }
         Ok(Box::new(

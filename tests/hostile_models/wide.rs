@@ -306,7 +306,7 @@ impl Wide {
                 conn,
                 aep_diesel::bulk::PLATFORM_ROW_LIMIT,
                 |conn, after: Option<&i32>, limit| Self::page_after(conn, after, limit),
-                |row: &Self| Some(row.c01.clone()),
+                |row: &Self| Some(row.c01),
             )));
         }
         Ok(Box::new(

@@ -372,10 +372,30 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
             } else {
                 (inner.as_str(), "")
             };
-            let key = if c.c.nullable {
-                format!("row.{}.clone()", c.ident)
+            let copy = matches!(
+                inner.as_str(),
+                "i16"
+                    | "i32"
+                    | "i64"
+                    | "f32"
+                    | "f64"
+                    | "bool"
+                    | "u8"
+                    | "uuid::Uuid"
+                    | "chrono::NaiveDate"
+                    | "chrono::NaiveTime"
+                    | "chrono::NaiveDateTime"
+                    | "chrono::DateTime<chrono::Utc>"
+            );
+            let value = if copy {
+                format!("row.{}", c.ident)
             } else {
-                format!("Some(row.{}.clone())", c.ident)
+                format!("row.{}.clone()", c.ident)
+            };
+            let key = if c.c.nullable {
+                value
+            } else {
+                format!("Some({value})")
             };
             Some(format!(
                 "        if conn.is_query_service() {{\n\
