@@ -17,11 +17,15 @@
 mod error;
 mod local;
 pub mod sample;
+mod standin;
 
 pub use error::{Error, Result};
 pub use local::{
     LocalServer, LocalServerBuilder, PLATFORM_DB, PLATFORM_USER, find_bindir, quote_ident,
     quote_literal,
+};
+pub use standin::{
+    BinaryResults, QsStandIn, QsStandInBuilder, Refusal, RefusalKind, StartupOptions,
 };
 
 /// An error and its chain of causes on one line (`error: cause: cause`), each text once; what the
