@@ -51,7 +51,12 @@ struct Item<'a> {
     value: Option<Vec<u8>>,
 }
 
-fn rewrite_record(text: &[u8], fields: &[u32], anonymous: bool, shapes: &Shapes) -> Option<Vec<u8>> {
+fn rewrite_record(
+    text: &[u8],
+    fields: &[u32],
+    anonymous: bool,
+    shapes: &Shapes,
+) -> Option<Vec<u8>> {
     let inner = text.strip_prefix(b"(")?.strip_suffix(b")")?;
     // `()` is a record without fields, or one NULL field: PostgreSQL writes both alike. Only a known
     // one-field type tells them apart.
@@ -169,9 +174,8 @@ fn quote_record_field(v: &[u8], out: &mut Vec<u8>) {
 fn quote_array_element(v: &[u8], out: &mut Vec<u8>) {
     let needs = v.is_empty()
         || v.eq_ignore_ascii_case(b"NULL")
-        || v.iter().any(|c| {
-            matches!(c, b'{' | b'}' | b',' | b'"' | b'\\') || c.is_ascii_whitespace()
-        });
+        || v.iter()
+            .any(|c| matches!(c, b'{' | b'}' | b',' | b'"' | b'\\') || c.is_ascii_whitespace());
     if !needs {
         out.extend_from_slice(v);
         return;
@@ -323,12 +327,12 @@ mod tests {
         // An empty string is quoted, not NULL.
         assert_eq!(rw("(\"\",1)", MONEY), "unchanged:(\"\",1)");
         // A text field that looks like a record is not descended into.
-        assert_eq!(
-            rw("(\"(a,)\",)", MONEY),
-            "(\"(a,)\",NULL)"
-        );
+        assert_eq!(rw("(\"(a,)\",)", MONEY), "(\"(a,)\",NULL)");
         assert_eq!(rw("{}", ORDER_ARRAY), "unchanged:{}");
-        assert_eq!(rw("[0:0]={\"(1,,)\"}", ORDER_ARRAY), "[0:0]={\"(1,NULL,NULL)\"}");
+        assert_eq!(
+            rw("[0:0]={\"(1,,)\"}", ORDER_ARRAY),
+            "[0:0]={\"(1,NULL,NULL)\"}"
+        );
     }
 
     #[test]

@@ -93,9 +93,9 @@ pub(crate) fn rewrite_show(words: &[String], keys: &Keys) -> Option<String> {
                 .primary
                 .iter()
                 .flat_map(|pk| {
-                    pk.columns.iter().map(|c| {
-                        vec![lit(&pk.table), lit(c), opt_lit(pk.namespace.as_deref())]
-                    })
+                    pk.columns
+                        .iter()
+                        .map(|c| vec![lit(&pk.table), lit(c), opt_lit(pk.namespace.as_deref())])
                 })
                 .collect();
             format!(
@@ -121,7 +121,13 @@ pub(crate) fn rewrite_show(words: &[String], keys: &Keys) -> Option<String> {
                         .iter()
                         .zip(fk.ref_columns.iter())
                         .map(move |(c, rc)| {
-                            vec![lit(&fk.table), lit(c), lit(&fk.ref_table), lit(rc), opt_lit(ns)]
+                            vec![
+                                lit(&fk.table),
+                                lit(c),
+                                lit(&fk.ref_table),
+                                lit(rc),
+                                opt_lit(ns),
+                            ]
                         })
                 })
                 .collect();

@@ -41,9 +41,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use aep_diesel::ConnectOptions;
-use openssl::ssl::{
-    SslAcceptor, SslConnector, SslFiletype, SslMethod, SslVerifyMode, SslVersion,
-};
+use openssl::ssl::{SslAcceptor, SslConnector, SslFiletype, SslMethod, SslVerifyMode, SslVersion};
 
 use crate::error::{Error, Result};
 use crate::local::LocalServer;
@@ -271,7 +269,8 @@ impl QsStandInBuilder {
             b.build()
         };
         let connector = {
-            let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(Error::Certificates)?;
+            let mut b =
+                SslConnector::builder(SslMethod::tls_client()).map_err(Error::Certificates)?;
             b.set_min_proto_version(Some(SslVersion::TLS1_2))
                 .and_then(|_| b.set_ca_file(&self.ca))
                 .map_err(Error::Certificates)?;
@@ -491,7 +490,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn refuse(&self, kind: RefusalKind, sqlstate: &'static str, detail: impl Into<String>) {
+    pub(crate) fn refuse(
+        &self,
+        kind: RefusalKind,
+        sqlstate: &'static str,
+        detail: impl Into<String>,
+    ) {
         lock(&self.refusals).push(Refusal {
             kind,
             sqlstate,

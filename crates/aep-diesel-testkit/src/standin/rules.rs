@@ -406,8 +406,8 @@ fn main_keyword(v: &View) -> Option<usize> {
     }
     let depths = v.depths();
     let mut after_close = false;
-    for i in first + 1..v.toks.len() {
-        if depths[i] != 0 {
+    for (i, depth) in depths.iter().enumerate().skip(first + 1) {
+        if *depth != 0 {
             continue;
         }
         if v.punct(i, b')') {
@@ -511,7 +511,7 @@ impl Rules<'_> {
     fn limits(&self, v: &View) -> Verdict {
         let depths = v.depths();
         let mut top = Limit::None;
-        for i in 0..v.toks.len() {
+        for (i, depth) in depths.iter().enumerate() {
             let found = if v.is_kw(i, "LIMIT") {
                 match (v.number(i + 1), v.param(i + 1)) {
                     (Some(n), _) => Some(Limit::Rows(n)),
@@ -534,7 +534,7 @@ impl Rules<'_> {
                         return Verdict::Refuse(Refused::limit(n, self.limit_max));
                     }
                 }
-                if depths[i] == 0 {
+                if *depth == 0 {
                     top = limit;
                 }
             }
@@ -582,10 +582,9 @@ impl Rules<'_> {
             }
             _ => return forward,
         };
-        let is_assign = (k + 1 < v.toks.len()
-            && v.toks[k + 1].kind == Kind::Op
-            && v.text(k + 1) == b"=")
-            || v.is_kw(k + 1, "TO");
+        let is_assign =
+            (k + 1 < v.toks.len() && v.toks[k + 1].kind == Kind::Op && v.text(k + 1) == b"=")
+                || v.is_kw(k + 1, "TO");
         if !is_assign || k + 2 >= v.toks.len() {
             return forward;
         }

@@ -80,8 +80,9 @@ impl Scram {
         if !nonce.starts_with(&self.client_nonce) || nonce.len() == self.client_nonce.len() {
             return Err(ScramError("server nonce does not extend the client nonce"));
         }
-        let salt = base64::decode_block(salt.ok_or(ScramError("server-first-message lacks a salt"))?)
-            .map_err(|_| ScramError("salt is not base64"))?;
+        let salt =
+            base64::decode_block(salt.ok_or(ScramError("server-first-message lacks a salt"))?)
+                .map_err(|_| ScramError("salt is not base64"))?;
         let iterations = iterations
             .filter(|i| *i > 0)
             .ok_or(ScramError("server-first-message lacks an iteration count"))?;
@@ -110,7 +111,10 @@ impl Scram {
             .map(|(a, b)| a ^ b)
             .collect();
         self.salted_password = Some(salted);
-        Ok(format!("{without_proof},p={}", base64::encode_block(&proof)))
+        Ok(format!(
+            "{without_proof},p={}",
+            base64::encode_block(&proof)
+        ))
     }
 
     /// Check the server-final-message: the server proves it knows the password's verifier too.

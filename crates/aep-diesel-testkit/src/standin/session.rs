@@ -159,7 +159,11 @@ fn start(
     if !tls {
         // platform-facts.md, "TLS": sslmode=disable is not supported. Assumption: the refusal is FATAL
         // 28000 "SSL required" (code and text unknown in platform-facts.md).
-        shared.refuse(RefusalKind::PlaintextStartup, "28000", "StartupMessage without TLS");
+        shared.refuse(
+            RefusalKind::PlaintextStartup,
+            "28000",
+            "StartupMessage without TLS",
+        );
         return fatal(&mut client, "28000", "SSL required");
     }
 
@@ -221,16 +225,25 @@ fn start(
         return fatal(&mut client, "08P01", "expected a password message");
     }
     let raw = Fields::new(&m.body).cstr()?.to_vec();
-    let password = Password::verbatim(String::from_utf8(raw).unwrap_or_else(|e| {
-        String::from_utf8_lossy(e.as_bytes()).into_owned()
-    }));
+    let password = Password::verbatim(
+        String::from_utf8(raw)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    );
 
     let up = match upstream::connect(cfg.upstream_port, &cfg.connector, &params, &password) {
         Ok(up) => up,
         Err(UpError::Auth) => {
-            shared.refuse(RefusalKind::Authentication, "28P01", "upstream refused the password");
+            shared.refuse(
+                RefusalKind::Authentication,
+                "28P01",
+                "upstream refused the password",
+            );
             // Wording after platform-facts.md's "28P01 invalid password / invalid authentication token".
-            return fatal(&mut client, "28P01", "invalid password / invalid authentication token");
+            return fatal(
+                &mut client,
+                "28P01",
+                "invalid password / invalid authentication token",
+            );
         }
         Err(UpError::Server(body)) => {
             // Assumption: other startup failures (an unknown database, …) reach the client as
@@ -462,7 +475,9 @@ impl Session {
     /// the refusal's own clean error.
     fn relay_error(&mut self, body: Vec<u8>) -> io::Result<()> {
         let body = match self.pending.take() {
-            Some((r, any)) if any || error_field(&body, b'M') == Some(rules::RAISE_MARKER.as_bytes()) => {
+            Some((r, any))
+                if any || error_field(&body, b'M') == Some(rules::RAISE_MARKER.as_bytes()) =>
+            {
                 error_body(Severity::Error, r.code, &r.message)
             }
             other => {
@@ -684,7 +699,11 @@ impl Session {
             sql
         } else {
             let mut pieces: Vec<Vec<u8>> = Vec::new();
-            for (s, v) in stmts.iter().zip(&verdicts).take(refuse_at.unwrap_or(usize::MAX)) {
+            for (s, v) in stmts
+                .iter()
+                .zip(&verdicts)
+                .take(refuse_at.unwrap_or(usize::MAX))
+            {
                 match v {
                     Verdict::Forward { limit } => {
                         pieces.push(sql[s.range.clone()].to_vec());
@@ -972,7 +991,11 @@ impl Session {
                     None => msg.clone(),
                     Some(s) => Msg::new(
                         b'P',
-                        Body::new().cstr(&name).cstr(s.as_bytes()).bytes(&rest).done(),
+                        Body::new()
+                            .cstr(&name)
+                            .cstr(s.as_bytes())
+                            .bytes(&rest)
+                            .done(),
                     ),
                 };
                 Ok(vec![(
@@ -1051,7 +1074,10 @@ impl Session {
             return Err(self.named_refusal("Bind to a named portal"));
         }
         let nfmt = f.i16().map_err(bad)?.max(0) as usize;
-        let param_formats: Vec<i16> = (0..nfmt).map(|_| f.i16()).collect::<io::Result<_>>().map_err(bad)?;
+        let param_formats: Vec<i16> = (0..nfmt)
+            .map(|_| f.i16())
+            .collect::<io::Result<_>>()
+            .map_err(bad)?;
         let nparams = f.i16().map_err(bad)?.max(0) as usize;
         let mut params = Vec::with_capacity(nparams);
         for _ in 0..nparams {
@@ -1059,7 +1085,10 @@ impl Session {
         }
         let results_at = f.pos();
         let nres = f.i16().map_err(bad)?.max(0) as usize;
-        let result_formats: Vec<i16> = (0..nres).map(|_| f.i16()).collect::<io::Result<_>>().map_err(bad)?;
+        let result_formats: Vec<i16> = (0..nres)
+            .map(|_| f.i16())
+            .collect::<io::Result<_>>()
+            .map_err(bad)?;
 
         let mut body = msg.body.clone();
         match cfg.binary_results {
@@ -1105,12 +1134,18 @@ impl Session {
                         let n = if format == 1 {
                             match v.len() {
                                 8 => Some(i64::from_be_bytes(v.try_into().expect("8 bytes"))),
-                                4 => Some(i32::from_be_bytes(v.try_into().expect("4 bytes")) as i64),
-                                2 => Some(i16::from_be_bytes(v.try_into().expect("2 bytes")) as i64),
+                                4 => {
+                                    Some(i32::from_be_bytes(v.try_into().expect("4 bytes")) as i64)
+                                }
+                                2 => {
+                                    Some(i16::from_be_bytes(v.try_into().expect("2 bytes")) as i64)
+                                }
                                 _ => None,
                             }
                         } else {
-                            std::str::from_utf8(v).ok().and_then(|s| s.trim().parse().ok())
+                            std::str::from_utf8(v)
+                                .ok()
+                                .and_then(|s| s.trim().parse().ok())
                         };
                         match n {
                             Some(n) if n > cfg.limit_max as i64 => {

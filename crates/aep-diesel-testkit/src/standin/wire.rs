@@ -118,7 +118,10 @@ impl<S: Read + Write> Conn<S> {
             };
             self.rbuf.truncate(start + n);
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed the connection"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "peer closed the connection",
+                ));
             }
         }
         Ok(())
@@ -133,7 +136,11 @@ impl<S: Read + Write> Conn<S> {
     /// An untyped startup packet (length word, then body); returns the body.
     pub(crate) fn read_startup(&mut self) -> io::Result<Vec<u8>> {
         self.fill(4)?;
-        let len = i32::from_be_bytes(self.rbuf[self.rpos..self.rpos + 4].try_into().expect("4 bytes"));
+        let len = i32::from_be_bytes(
+            self.rbuf[self.rpos..self.rpos + 4]
+                .try_into()
+                .expect("4 bytes"),
+        );
         // PostgreSQL's own bound for startup packets.
         if !(8..=10_000).contains(&len) {
             return Err(invalid("invalid startup packet length"));
@@ -256,7 +263,10 @@ impl<'a> Fields<'a> {
         &self.buf[self.pos..]
     }
     pub(crate) fn u8(&mut self) -> io::Result<u8> {
-        let v = *self.buf.get(self.pos).ok_or_else(|| invalid("truncated message"))?;
+        let v = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| invalid("truncated message"))?;
         self.pos += 1;
         Ok(v)
     }
@@ -269,8 +279,14 @@ impl<'a> Fields<'a> {
         Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
     pub(crate) fn bytes(&mut self, n: usize) -> io::Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or_else(|| invalid("bad length"))?;
-        let v = self.buf.get(self.pos..end).ok_or_else(|| invalid("truncated message"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| invalid("bad length"))?;
+        let v = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| invalid("truncated message"))?;
         self.pos = end;
         Ok(v)
     }
