@@ -286,6 +286,21 @@ fn plaintext_startup_is_refused_with_28000() {
     assert!(out.stderr.contains("SSL required"), "{}", out.stderr);
     assert_eq!(count(&qs, RefusalKind::PlaintextStartup), 2);
     assert_eq!(qs.sessions_started(), 0);
+
+    // GSSAPI encryption is declined, and TLS can follow on the same connection.
+    let mut tcp = TcpStream::connect(("127.0.0.1", qs.port())).unwrap();
+    tcp.write_all(&[0, 0, 0, 8, 4, 0xd2, 0x16, 0x30]).unwrap();
+    let mut answer = [0u8; 1];
+    tcp.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"N");
+    tcp.write_all(&[0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f]).unwrap();
+    tcp.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"S");
+    assert!(
+        qs.session_failures().is_empty(),
+        "{:?}",
+        qs.session_failures()
+    );
 }
 
 #[test]
@@ -351,6 +366,18 @@ fn wrong_password_is_28p01_and_takes_no_slot() {
     );
     assert!(err.to_string().contains("invalid password"), "{err}");
     assert!(!err.to_string().contains("not-the-token"));
+    // Nothing the stand-in shows holds a password.
+    let secret = server().options().get_password().expose().to_string();
+    let shown = format!(
+        "{qs:?} {:?} {:?} {:?}",
+        standin(),
+        qs.refusals(),
+        qs.session_failures()
+    );
+    assert!(
+        !shown.contains(&secret) && !shown.contains("not-the-token"),
+        "{shown}"
+    );
     let refusals = qs.refusals();
     assert_eq!(refusals.len(), 1);
     assert_eq!(refusals[0].kind, RefusalKind::Authentication);
@@ -531,6 +558,79 @@ fn results_without_limit_are_cut_at_the_row_cap() {
     let msgs = c.until_ready();
     assert_eq!(raw::tags(&msgs), "TDDDCZ");
     assert_eq!(msgs[4].1.as_slice(), b"SELECT 3\0");
+    assert!(
+        small.session_failures().is_empty(),
+        "{:?}",
+        small.session_failures()
+    );
+}
+
+#[test]
+fn flush_batches_are_answered_before_sync() {
+    let qs = standin().start().unwrap();
+    let (mut c, _) = Conn::login(&qs, PLATFORM_DB);
+    c.send(b'P', &raw::parse("", "SELECT 'a'"));
+    c.send(b'B', &raw::bind("", "", 0));
+    c.send(b'E', &raw::execute("", 0));
+    c.send(b'H', &[]);
+    let got: String = (0..4).map(|_| c.recv().0 as char).collect();
+    assert_eq!(got, "12DC", "answered at Flush, no ReadyForQuery yet");
+    c.send(b'S', &[]);
+    assert_eq!(raw::tags(&c.until_ready()), "Z");
+
+    // A refusal at Flush: the error comes at once, then everything up to Sync is ignored, as
+    // PostgreSQL ignores it after an error.
+    c.send(b'P', &raw::parse("", "DELETE FROM nowhere"));
+    c.send(b'H', &[]);
+    let (tag, body) = c.recv();
+    assert_eq!(tag, b'E');
+    assert_eq!(raw::field(&body, b'C').as_deref(), Some("0A000"));
+    c.send(b'P', &raw::parse("", "SELECT 'skipped'"));
+    c.send(b'B', &raw::bind("", "", 0));
+    c.send(b'E', &raw::execute("", 0));
+    c.send(b'H', &[]);
+    c.send(b'Q', &raw::cstr("SELECT 'ignored too'"));
+    c.send(b'S', &[]);
+    let msgs = c.until_ready();
+    assert_eq!(raw::tags(&msgs), "Z");
+    assert_eq!(msgs[0].1, b"I");
+    c.send(b'Q', &raw::cstr("SELECT 'back'"));
+    assert_eq!(raw::tags(&c.until_ready()), "TDCZ");
+    assert!(
+        qs.session_failures().is_empty(),
+        "{:?}",
+        qs.session_failures()
+    );
+}
+
+#[test]
+fn the_options_startup_parameter_is_ignored_by_default() {
+    let show = |qs: &QsStandIn| {
+        let mut cmd = psql(qs, PLATFORM_DB);
+        cmd.env("PGOPTIONS", "-c statement_timeout=1234")
+            .args(["-c", "SHOW statement_timeout"]);
+        run(cmd, None)
+    };
+    let out = show(&standin().start().unwrap());
+    assert_eq!(out.stdout.trim(), "0", "{}", out.stderr);
+    let out = show(
+        &standin()
+            .startup_options(aep_diesel_testkit::StartupOptions::Forward)
+            .start()
+            .unwrap(),
+    );
+    assert_eq!(out.stdout.trim(), "1234ms", "{}", out.stderr);
+    let strict = standin()
+        .startup_options(aep_diesel_testkit::StartupOptions::Refuse)
+        .start()
+        .unwrap();
+    let out = show(&strict);
+    assert!(
+        !out.ok && out.stderr.contains("Not supported"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(&strict, RefusalKind::StartupOptions), 1);
 }
 
 #[test]
@@ -600,6 +700,11 @@ fn a_refusal_inside_a_transaction_aborts_it() {
     c.send(b'Q', &raw::cstr("SELECT count(*) FROM t"));
     let msgs = c.until_ready();
     assert_eq!(raw::first_value(&msgs[1].1), b"1");
+    assert!(
+        qs.session_failures().is_empty(),
+        "{:?}",
+        qs.session_failures()
+    );
 }
 
 #[test]
@@ -811,6 +916,11 @@ fn diesel_works_when_binary_results_and_named_statements_are_honoured() {
     assert_eq!(row.v, 1234);
     assert_eq!(count(&qs, RefusalKind::LimitTooLarge), 1);
     assert_eq!(qs.refusals().len(), 1, "{:?}", qs.refusals());
+    assert!(
+        qs.session_failures().is_empty(),
+        "{:?}",
+        qs.session_failures()
+    );
 }
 
 #[test]
@@ -901,6 +1011,11 @@ fn composite_null_fields_are_spelled_null() {
     assert_eq!(
         raw::first_value(&msgs[2].1),
         b"(NULL,\"(USD,NULL)\",\"a,b\")"
+    );
+    assert!(
+        qs.session_failures().is_empty(),
+        "{:?}",
+        qs.session_failures()
     );
 }
 

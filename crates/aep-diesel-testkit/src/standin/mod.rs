@@ -1,27 +1,5 @@
-//! [`QsStandIn`]: a strict local stand-in for Adobe Experience Platform Query Service.
-//!
-//! A PostgreSQL-protocol (v3) front end in front of a [`LocalServer`] that behaves as Query Service is
-//! documented to (`/work/shared/platform-facts.md`, mirrored in the project's notes) and refuses what is
-//! not known to work there, so that aep-diesel's code paths meet the platform's rules in a test instead
-//! of in production:
-//!
-//! - TLS is required (plaintext startup refused), the client authenticates with a cleartext password
-//!   inside TLS, `server_version` is `0.1.0`;
-//! - `UPDATE`/`DELETE` and the COPY protocol are refused with `0A000`, a `LIMIT` over 100,000 with
-//!   `53400`, results without a LIMIT are cut at 50,000 rows;
-//! - the Adobe-only `SHOW` commands and Spark-style `SET key = value` are answered;
-//! - binary results and named prepared statements (unknown on the platform) are refused by default, or
-//!   answered in text where binary was asked ([`BinaryResults::AnswerText`]) to show what a client that
-//!   ignores format codes would suffer;
-//! - composite (XDM object) values are written with `NULL` for NULL fields, as the platform does;
-//! - the number of concurrent sessions and their life are limited.
-//!
-//! Behaviour not covered by platform-facts.md is marked "assumption: … (unknown in
-//! platform-facts.md)" where it is decided, and is a switch where a test may want the other choice.
-//! Every refusal is recorded ([`QsStandIn::refusals`]) so tests can assert on what was refused.
-//!
-//! One thread accepts connections and one thread serves each client session (plain std threads, no
-//! async runtime); dropping the [`QsStandIn`] stops both and cuts every session.
+//! [`QsStandIn`]: a strict local stand-in for Adobe Experience Platform Query Service; the public
+//! type's documentation says what it does and what it assumes.
 
 mod composite;
 mod metadata;
@@ -327,8 +305,87 @@ impl QsStandInBuilder {
     }
 }
 
-/// A running Query Service stand-in; see the [module documentation](self). Dropping it stops
-/// listening and ends every session.
+/// A running strict local stand-in for Adobe Experience Platform Query Service.
+///
+/// A PostgreSQL-protocol (v3) front end in front of a [`LocalServer`] that behaves as Query Service is
+/// documented to (platform-facts.md, the team's digest of Adobe's documentation and of the clients Adobe
+/// documents) and refuses what is not known to work there, so that aep-diesel's code paths meet the
+/// platform's rules in a test instead of in production:
+///
+/// - TLS is required (plaintext startup refused), the client authenticates with a cleartext password
+///   inside TLS, `server_version` is `0.1.0`;
+/// - `UPDATE`/`DELETE` and the COPY protocol are refused with `0A000`, a `LIMIT` over 100,000 with
+///   `53400`, results without a LIMIT are cut at 50,000 rows;
+/// - the Adobe-only `SHOW` commands and Spark-style `SET key = value` are answered;
+/// - binary results and named prepared statements (unknown on the platform) are refused by default, or
+///   answered in text where binary was asked ([`BinaryResults::AnswerText`]) to show what a client that
+///   ignores format codes would suffer;
+/// - composite (XDM object) values are written with `NULL` for NULL fields, as the platform does;
+/// - the number of concurrent sessions and their life are limited.
+///
+/// Behaviour not covered by platform-facts.md is marked "assumption: … (unknown in
+/// platform-facts.md)" where it is decided, and is a switch where a test may want the other choice.
+/// Every refusal is recorded ([`QsStandIn::refusals`]) so tests can assert on what was refused.
+///
+/// One thread accepts connections and one thread serves each client session (plain std threads, no
+/// async runtime); dropping it stops both and cuts every session.
+///
+/// ```no_run
+/// use aep_diesel_testkit::{BinaryResults, LocalServer, QsStandIn, RefusalKind};
+/// let server = LocalServer::shared()?;
+/// let qs = QsStandIn::builder(server).session_limit(Some(2)).start()?;
+/// let engine = aep_diesel::Engine::builder(qs.options_for("prod:all")).build()?;
+/// // Diesel asks for binary results, which the strict default refuses.
+/// assert!(engine.connect_unpooled().is_err());
+/// assert_eq!(qs.refusals()[0].kind, RefusalKind::BinaryResults);
+/// // Diesel as it would fare on a server that answers text where binary was asked:
+/// let lenient = QsStandIn::builder(server)
+///     .binary_results(BinaryResults::AnswerText)
+///     .start()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Assumptions
+///
+/// Where platform-facts.md is silent, the stand-in picks the plausible behaviour that is hardest on a
+/// client, and says so here (and where it is decided), so a test failure can be traced to a guess
+/// rather than a fact:
+///
+/// - assumption: a StartupMessage without TLS gets FATAL `28000` "SSL required" (unknown in
+///   platform-facts.md, which only says `sslmode=disable` is not supported). Direct TLS (libpq 17's
+///   `sslnegotiation=direct`) is not served; only protocol 3.0 is offered (NegotiateProtocolVersion).
+/// - assumption: a CancelRequest is accepted in plaintext, as PostgreSQL and libpq's `PQcancel` do, or
+///   inside TLS, and forwarded to the upstream session (unknown in platform-facts.md).
+/// - assumption: the `options` startup parameter is ignored ([`StartupOptions`]); a `replication`
+///   request is refused with `0A000`; every other startup parameter is forwarded (unknown in
+///   platform-facts.md).
+/// - assumption: startup failures other than a wrong password (an unknown database, …) reach the client
+///   in PostgreSQL's words (Query Service's unknown in platform-facts.md).
+/// - assumption: sessions count towards the limit, and age, from their authentication
+///   ([`QsStandInBuilder::session_limit`], [`QsStandInBuilder::session_life`]).
+/// - assumption: refusals are ERRORs that leave the session usable, and fail an open transaction
+///   as a server error does; in an already failed transaction a refused statement gets the refusal
+///   (not `25P02`). Unsupported frontend messages (FunctionCall, stray CopyData) get ERROR `08P01` and
+///   ReadyForQuery rather than a FATAL (unknown in platform-facts.md).
+/// - assumption: `MERGE` and `INSERT … ON CONFLICT DO UPDATE` count as updates, and so do
+///   data-modifying CTEs and `PREPARE … AS UPDATE`; `EXPLAIN ANALYZE UPDATE` is not recognised (the
+///   rules read leading keywords, not a parse tree).
+/// - assumption: savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are forwarded like
+///   `BEGIN/COMMIT/ROLLBACK` (platform-facts.md lists only the latter).
+/// - assumption: a statement over the row cap is cut without an error, its tag counting the rows sent;
+///   a cursor `FETCH n` counts as a LIMIT, `FETCH ALL` does not; a bound `LIMIT $n` is held to the
+///   same maximum when its value arrives in Bind (unknown in platform-facts.md).
+/// - assumption: a Bind with any binary result format code is refused, even for a statement without
+///   result columns (whether Query Service checks the request or the columns is unknown).
+/// - assumption: a Spark-style `SET` that cannot be answered by the stand-in alone (inside a
+///   multi-statement Query, or through Parse/Bind/Execute) is sent upstream as the placeholder
+///   `SET aep_qs."key" = 'value'`, which PostgreSQL answers with the same `SET` tag.
+/// - assumption: anonymous records (`ROW(1, NULL)`) are spelled like XDM objects at the top level;
+///   composite types created inside a session are learned once the session is idle (status `I`)
+///   after the statement that created them.
+/// - The refusals raised inside PostgreSQL leave one prepared statement per SQLSTATE,
+///   `aep_standin_raise_<code>`, in the upstream session (visible in `pg_prepared_statements`).
+/// - Flattening (`?FLATTEN`) and `SET auto_to_json` are accepted but not emulated.
 pub struct QsStandIn {
     shared: Arc<Shared>,
     port: u16,

@@ -294,6 +294,7 @@ fn start(
         portals: HashMap::new(),
         raises: HashSet::new(),
         up_skipping: false,
+        local_skip: false,
         pending: None,
         auto_to_json: false,
     };
@@ -338,6 +339,9 @@ struct Session {
     raises: HashSet<&'static str>,
     /// The upstream ignores everything up to Sync after an error.
     up_skipping: bool,
+    /// The stand-in answered an error itself (in a failed transaction) and, as PostgreSQL would, now
+    /// ignores everything up to Sync.
+    local_skip: bool,
     /// The refusal whose raised error is on its way; `true`: replace any error, not only the marker.
     pending: Option<(Refused, bool)>,
     /// `SET auto_to_json`, tracked for a later JSON emulation; no behaviour yet.
@@ -395,6 +399,9 @@ impl Session {
                     batch.push(msg);
                     self.extended(std::mem::take(&mut batch))?;
                 }
+                // After an extended-protocol error PostgreSQL ignores every message up to Sync,
+                // simple Queries included; forwarding one would wait forever for its answer.
+                tag if tag != b'X' && (self.up_skipping || self.local_skip) => {}
                 tag => {
                     if !batch.is_empty() {
                         // The server would have handled these already: answer them as after a Flush.
@@ -674,9 +681,12 @@ impl Session {
             let rules = self.rules();
             stmts.iter().map(|s| rules.analyze(&sql, s)).collect()
         };
-        if let [Verdict::SparkSet { key, value }] = verdicts.as_slice() {
+        if let ([Verdict::SparkSet { key, value }], false) =
+            (verdicts.as_slice(), self.status == b'E')
+        {
             // platform-facts.md: Spark-style SET works on Query Service; answered here, as PostgreSQL
-            // does not know these settings.
+            // does not know these settings. (In a failed transaction it goes upstream as a placeholder
+            // SET, to be refused with 25P02 like any statement there.)
             let (key, value) = (key.clone(), value.clone());
             self.note_setting(&key, &value);
             self.client.send(b'C', b"SET\0")?;
@@ -888,16 +898,16 @@ impl Session {
     fn extended(&mut self, batch: Vec<Msg>) -> io::Result<()> {
         let mut out: Vec<Msg> = Vec::new();
         let mut expects: VecDeque<Expect> = VecDeque::new();
-        let mut local_skip = false;
         let mut executed = false;
         for (i, msg) in batch.iter().enumerate() {
             match msg.tag {
                 b'S' => {
                     out.push(msg.clone());
                     expects.push_back(Expect::Sync);
+                    self.local_skip = false;
                 }
                 b'H' => out.push(msg.clone()),
-                _ if self.up_skipping || local_skip => {}
+                _ if self.up_skipping || self.local_skip => {}
                 _ => match self.check(msg, batch.get(i + 1)) {
                     Ok(list) => {
                         for (m, e) in list {
@@ -922,7 +932,7 @@ impl Session {
                             // an error without running anything, so answer here.
                             self.client
                                 .send(b'E', &error_body(Severity::Error, r.code, &r.message))?;
-                            local_skip = true;
+                            self.local_skip = true;
                         } else {
                             self.raise_messages(&r, &mut out, &mut expects);
                             out.push(Msg::new(b'H', Vec::new()));
