@@ -653,7 +653,8 @@ impl Session {
                     self.status = *m.body.first().unwrap_or(&b'I');
                     break;
                 }
-                b'S' => self.relay_parameter_status(&m.body)?,
+                // A catalog SELECT changes no setting; and at startup the client must not see a
+                // ParameterStatus before AuthenticationOk.
                 _ => {}
             }
         }
