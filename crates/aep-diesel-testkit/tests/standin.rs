@@ -1,7 +1,7 @@
 //! The Query Service stand-in, driven by the clients the workspace itself uses: psql (simple protocol,
-//! text results, as Adobe documents), Diesel's `PgConnection` through aep-diesel (binary results,
-//! named statements) and a few raw protocol exchanges where only the wire shows the difference (format
-//! codes, SQLSTATEs of startup errors).
+//! text results, as Adobe documents), Diesel's own `PgConnection` and aep-diesel's connection forced to
+//! `Protocol::Binary` (binary results, named statements), and a few raw protocol exchanges where only
+//! the wire shows the difference (format codes, SQLSTATEs of startup errors).
 //!
 //! One LocalServer per test binary, one stand-in per test.
 use std::io::{Read, Write};
@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aep_diesel::Engine;
+use aep_diesel::{Engine, Protocol};
 use aep_diesel_testkit::{
     BinaryResults, LocalServer, PLATFORM_DB, QsStandIn, RefusalKind, quote_literal,
 };
@@ -76,6 +76,41 @@ fn sql(qs: &QsStandIn, db: &str, script: &str) -> Out {
 
 fn engine(qs: &QsStandIn, db: &str) -> Engine {
     Engine::builder(qs.options_for(db)).build().unwrap()
+}
+
+/// aep-diesel's connection speaking what Diesel's `PgConnection` speaks: named prepared statements,
+/// binary parameters and results.
+fn binary_engine(qs: &QsStandIn, db: &str) -> Engine {
+    Engine::builder(qs.options_for(db))
+        .protocol(Protocol::Binary)
+        .build()
+        .unwrap()
+}
+
+/// Diesel's own `PgConnection` to the stand-in (a URL is what it takes; test credentials only).
+fn diesel_pg(qs: &QsStandIn, db: &str) -> ConnectionResult<diesel::PgConnection> {
+    let o = qs.options_for(db);
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let url = format!(
+        "postgresql://{}:{}@{}:{}/{}?sslmode=verify-full&sslrootcert={}&gssencmode=disable",
+        enc(o.get_user()),
+        enc(o.get_password().expose()),
+        qs.host(),
+        qs.port(),
+        enc(db),
+        enc(&qs.ca_cert_path().display().to_string())
+    );
+    diesel::PgConnection::establish(&url)
 }
 
 fn count(qs: &QsStandIn, kind: RefusalKind) -> usize {
@@ -802,16 +837,38 @@ fn items_database() {
 
 #[test]
 fn diesel_fails_against_the_strict_default() {
+    items_database();
     let qs = standin().start().unwrap();
-    // Diesel asks for binary results from its very first statement (`SET TIME ZONE 'UTC'`).
-    let err = engine(&qs, PLATFORM_DB)
-        .connect_unpooled()
+    // Diesel's own connection asks for binary results from its very first statement
+    // (`SET TIME ZONE 'UTC'` through the extended protocol).
+    let err = diesel_pg(&qs, PLATFORM_DB)
         .err()
         .expect("the connection is refused");
     assert!(err.to_string().contains("Not supported"), "{err}");
     let refusals = qs.refusals();
     assert_eq!(refusals[0].kind, RefusalKind::BinaryResults, "{refusals:?}");
     assert_eq!(refusals[0].sqlstate, "0A000");
+    // aep-diesel forced to the binary protocol is refused too (its cached statement is named, the
+    // first thing refused), and the error is classified by SQLSTATE.
+    let mut conn = binary_engine(&qs, "standin_diesel")
+        .connect_unpooled()
+        .unwrap();
+    let err = standin_items::table
+        .count()
+        .get_result::<i64>(&mut conn)
+        .unwrap_err();
+    assert_eq!(aep_diesel::sqlstate(&err).as_deref(), Some("08P01"));
+    assert!(matches!(
+        aep_diesel::Error::from(err),
+        aep_diesel::Error::StatementNotSupported(_)
+    ));
+    drop(conn);
+    // The default protocol sees Query Service (server_version 0.1.0) and uses only what works.
+    let mut conn = engine(&qs, "standin_diesel").connect_unpooled().unwrap();
+    assert_eq!(conn.protocol(), Protocol::Compatible);
+    assert!(conn.is_query_service());
+    let n: i64 = standin_items::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(n, 5);
 
     // The same on the wire: a Bind asking for binary results.
     let (mut c, _) = Conn::login(&qs, PLATFORM_DB);
@@ -840,13 +897,15 @@ fn named_statements_are_refused_with_08p01() {
         .binary_results(BinaryResults::Honour)
         .start()
         .unwrap();
-    let mut conn = engine(&qs, "standin_diesel").connect_unpooled().unwrap();
+    let mut conn = binary_engine(&qs, "standin_diesel")
+        .connect_unpooled()
+        .unwrap();
     // Unnamed statements (sql_query is never cached) work.
     let row: IntRow = diesel::sql_query("SELECT 7 AS v")
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(row.v, 7);
-    // The DSL's cached statements are named `__diesel_stmt_N`.
+    // The DSL's cached statements are named (`__aep_stmt_N`, as `PgConnection`'s `__diesel_stmt_N`).
     let err = standin_items::table
         .count()
         .get_result::<i64>(&mut conn)
@@ -887,8 +946,9 @@ fn diesel_works_when_binary_results_and_named_statements_are_honoured() {
         .named_statements(true)
         .start()
         .unwrap();
-    let engine = engine(&qs, "standin_diesel");
+    let engine = binary_engine(&qs, "standin_diesel");
     let mut conn = engine.get().unwrap();
+    assert_eq!(conn.protocol(), Protocol::Binary);
     let n: i64 = standin_items::table.count().get_result(&mut conn).unwrap();
     assert_eq!(n, 5);
     let names: Vec<String> = standin_items::table
@@ -927,15 +987,16 @@ fn diesel_works_when_binary_results_and_named_statements_are_honoured() {
 fn answer_text_makes_diesel_misread_binary_columns() {
     let qs = standin()
         .binary_results(BinaryResults::AnswerText)
+        .named_statements(true)
         .start()
         .unwrap();
-    let mut conn = engine(&qs, PLATFORM_DB).connect_unpooled().unwrap();
+    let mut conn = diesel_pg(&qs, PLATFORM_DB).unwrap();
     // Text is the same in both formats, so nothing looks wrong...
     let row: TextRow = diesel::sql_query("SELECT 'abc' AS t")
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(row.t, "abc");
-    // ...but the text "1234" is four bytes, which Diesel takes for a big-endian int4.
+    // ...but the text "1234" is four bytes, which Diesel's PgConnection takes for a big-endian int4.
     let row: IntRow = diesel::sql_query("SELECT 1234 AS v")
         .get_result(&mut conn)
         .unwrap();
@@ -947,6 +1008,16 @@ fn answer_text_makes_diesel_misread_binary_columns() {
             .get_result::<IntRow>(&mut conn)
             .is_err()
     );
+    // aep-diesel's connection, asking for binary too, reads each column by its format code.
+    let mut ours = binary_engine(&qs, PLATFORM_DB).connect_unpooled().unwrap();
+    let row: IntRow = diesel::sql_query("SELECT 1234 AS v")
+        .get_result(&mut ours)
+        .unwrap();
+    assert_eq!(row.v, 1234);
+    let row: IntRow = diesel::sql_query("SELECT 1 AS v")
+        .get_result(&mut ours)
+        .unwrap();
+    assert_eq!(row.v, 1);
 
     // On the wire: binary asked, format code 0 answered.
     let (mut c, _) = Conn::login(&qs, PLATFORM_DB);
