@@ -1,19 +1,21 @@
 //! Reflect + generate for a platform-sized sandbox: 2,000 tables × 20 columns (half without a primary
 //! key, like Query Service datasets), on the local TLS server. Prints the figures; asserts nothing.
-//! Also times the compilation of the code generated for 200 of those tables.
+//! Then the compile time of generated code (see `codegen/compile.rs`).
 //!
 //! ```text
 //! cargo bench --bench codegen                          # everything (the compile part takes many minutes)
 //! AEP_BENCH_NO_COMPILE=1 cargo bench --bench codegen   # reflect + generate only
+//! AEP_BENCH_ONLY_COMPILE=1 AEP_BENCH_TABLES=20 cargo bench --bench codegen  # compile figures only
 //! ```
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aep_diesel::inspect::Filter;
 use aep_diesel_codegen::{Options, generate};
 use aep_diesel_testkit::LocalServer;
 use diesel::connection::SimpleConnection;
+
+#[path = "codegen/compile.rs"]
+mod compile;
 
 const TABLES: usize = 2000;
 
@@ -23,6 +25,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("AEP_BENCH_ONLY_COMPILE").is_some() {
+        return compile::figures();
+    }
     let server = LocalServer::start()?;
     let creds = server.create_database("bench_codegen")?;
     let engine = server.engine_for(creds)?;
@@ -89,83 +94,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("AEP_BENCH_NO_COMPILE").is_some() {
         return Ok(());
     }
-    // Compile time of the code generated for 200 of the tables, in scratch crates sharing one target dir.
-    let mut small = options.clone();
-    small.only_tables = vec!["t0[01][0-9][0-9]".into()];
-    let full = generate(&model, &small)?;
-    let mut ro = small.clone();
-    ro.read_only_tables = vec![".*".into()];
-    let read_only = generate(&model, &ro)?;
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/gen200");
-    for (label, part) in [
-        ("read-only models (read_only_tables = [\".*\"])", &read_only),
-        ("full models", &full),
-    ] {
-        match compile(&target, part) {
-            Ok((check, build)) => println!(
-                "compile, 200 tables, {label}: cargo check {:.1?}, cargo build (debug) {:.1?}",
-                check, build
-            ),
-            Err(e) => println!("compile, 200 tables, {label}: {e}"),
-        }
-    }
-    println!(
-        "reference (../shared/peers.md): diesel print-schema needs ~8.5 s to read 1,000 tables; its output for \
-         200 tables type-checks in ~7 s (diesel 2.2-era figure)"
-    );
-    Ok(())
-}
-
-/// `cargo check` and `cargo build` times of a scratch crate holding `part`.
-fn compile(
-    target: &Path,
-    part: &aep_diesel_codegen::Generated,
-) -> Result<(Duration, Duration), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let manifest = "[package]\nname = \"gen200\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
-         diesel = { version = \"2.3\", default-features = false, features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"32-column-tables\"] }\n\
-         chrono = \"0.4\"\nbigdecimal = \"0.4\"\nserde_json = \"1\"\n\n[workspace]\n";
-    std::fs::write(dir.path().join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(dir.path().join("src")).map_err(|e| e.to_string())?;
-    std::fs::write(dir.path().join("src/lib.rs"), "").map_err(|e| e.to_string())?;
-    let cargo = |args: &[&str]| {
-        Command::new(env!("CARGO"))
-            .args(args)
-            .current_dir(dir.path())
-            .env("CARGO_TARGET_DIR", target)
-            .output()
-            .map_err(|e| e.to_string())
-    };
-    let warm = cargo(&["build", "--offline", "-q"])?;
-    if !warm.status.success() {
-        return Err(format!(
-            "skipped, dependencies unavailable offline: {}",
-            String::from_utf8_lossy(&warm.stderr)
-        ));
-    }
-    part.write_to(&dir.path().join("src/generated"))
-        .map_err(|e| e.to_string())?;
-    std::fs::write(
-        dir.path().join("src/lib.rs"),
-        "#![allow(dead_code)]\npub mod generated;\n",
-    )
-    .map_err(|e| e.to_string())?;
-    let t = Instant::now();
-    let check = cargo(&["check", "--offline", "-q"])?;
-    let check_time = t.elapsed();
-    if !check.status.success() {
-        return Err(format!(
-            "FAILED: {}",
-            String::from_utf8_lossy(&check.stderr)
-        ));
-    }
-    let t = Instant::now();
-    let build = cargo(&["build", "--offline", "-q"])?;
-    if !build.status.success() {
-        return Err(format!(
-            "FAILED: {}",
-            String::from_utf8_lossy(&build.stderr)
-        ));
-    }
-    Ok((check_time, t.elapsed()))
+    compile::figures()
 }
