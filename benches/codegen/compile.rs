@@ -7,9 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aep_diesel::inspect::{
-    Column, PrimaryKey, SchemaModel, SqlType, Table, TableKind, TypeKind,
-};
+use aep_diesel::inspect::{Column, PrimaryKey, SchemaModel, SqlType, Table, TableKind, TypeKind};
 use aep_diesel_codegen::{Generated, Options, generate};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;

@@ -1,0 +1,350 @@
+//! The user flows through the Query Service stand-in: the quickstart's table list, reflection,
+//! reading every sample dataset through the generated models (composites and arrays included), a
+//! CREATE TABLE AS and an INSERT … SELECT, a 120,000-row read past the 50,000-row cap, and the
+//! platform's errors — against the strict stand-in and its "binary honoured" and "text instead of
+//! binary" switches.
+mod common;
+
+#[allow(dead_code)]
+#[path = "../examples/sandbox/mod.rs"]
+mod sandbox;
+
+use std::time::Duration;
+
+use aep_diesel::inspect::Filter;
+use aep_diesel::{Engine, Error, Protocol, bulk, platform};
+use aep_diesel_testkit::{BinaryResults, QsStandIn, RefusalKind};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+/// The three behaviours Query Service could plausibly have for binary results.
+fn standins() -> Vec<(&'static str, QsStandIn)> {
+    let _ = common::sandbox();
+    let server = common::server();
+    let declared = |b: aep_diesel_testkit::QsStandInBuilder| {
+        b.primary_key("luma_web_data", &["_id"], Some("ECID"))
+    };
+    vec![
+        (
+            "strict",
+            declared(QsStandIn::builder(server)).start().unwrap(),
+        ),
+        (
+            "binary honoured",
+            declared(QsStandIn::builder(server))
+                .binary_results(BinaryResults::Honour)
+                .named_statements(true)
+                .start()
+                .unwrap(),
+        ),
+        (
+            "text instead of binary",
+            declared(QsStandIn::builder(server))
+                .binary_results(BinaryResults::AnswerText)
+                .named_statements(true)
+                .start()
+                .unwrap(),
+        ),
+    ]
+}
+
+fn engines(label: &str, qs: &QsStandIn, db: &str) -> Vec<Engine> {
+    let auto = Engine::builder(qs.options_for(db)).build().unwrap();
+    let mut out = vec![auto];
+    // Where the server accepts more, the binary protocol must also read correctly.
+    if label != "strict" {
+        out.push(
+            Engine::builder(qs.options_for(db))
+                .protocol(Protocol::Binary)
+                .build()
+                .unwrap(),
+        );
+    }
+    out
+}
+
+#[test]
+fn table_names_and_reflection_match_postgres() {
+    let direct = common::sandbox();
+    let names = direct.inspect().unwrap().table_names(None).unwrap();
+    let model = direct.inspect().unwrap().reflect(&Filter::new()).unwrap();
+    for (label, qs) in standins() {
+        let engine = Engine::builder(qs.options_for("prod:all")).build().unwrap();
+        let conn = engine.get().unwrap();
+        assert_eq!(conn.protocol(), Protocol::Compatible, "{label}");
+        assert!(conn.is_query_service(), "{label}");
+        drop(conn);
+        let inspector = engine.inspect().unwrap();
+        assert_eq!(inspector.table_names(None).unwrap(), names, "{label}");
+        let through = inspector.reflect(&Filter::new()).unwrap();
+        assert_eq!(through.tables.len(), model.tables.len(), "{label}");
+        for (a, b) in through.tables.iter().zip(&model.tables) {
+            assert_eq!(a.columns, b.columns, "{label}: {}", a.name);
+            if a.name == "luma_web_data" {
+                // declared with Data Distiller, answered by SHOW PRIMARY KEYS
+                let pk = a.primary_key.as_ref().expect("the declared key");
+                assert_eq!(
+                    (pk.columns.as_slice(), pk.enforced),
+                    (&["_id".to_string()][..], false)
+                );
+            } else {
+                assert_eq!(a.primary_key, b.primary_key, "{label}: {}", a.name);
+            }
+        }
+        assert_eq!(through.types, model.types, "{label}");
+        assert!(
+            qs.refusals().is_empty(),
+            "{label}: nothing refused: {:?}",
+            qs.refusals()
+        );
+    }
+}
+
+#[test]
+fn every_sample_dataset_reads_through_the_generated_models() {
+    let direct = common::sandbox();
+    let mut dconn = direct.get().unwrap();
+    use sandbox::*;
+    let expected = (
+        customers::Customers::list(&mut dconn, 100, 0).unwrap(),
+        orders::Orders::list(&mut dconn, 100, 0).unwrap(),
+        luma_web_data::LumaWebData::list(&mut dconn, 100, 0).unwrap(),
+        luma_profile::LumaProfile::list(&mut dconn, 100, 0).unwrap(),
+        web_sessions::WebSessions::list(&mut dconn, 100, 0).unwrap(),
+    );
+    assert!(
+        expected.2.iter().any(|e| e.commerce.is_some()),
+        "the sample has composite values to read"
+    );
+    for (label, qs) in standins() {
+        for engine in engines(label, &qs, "prod:all") {
+            let mut conn = engine.get().unwrap();
+            let what = format!("{label}, {:?}", conn.protocol());
+            assert_eq!(
+                customers::Customers::list(&mut conn, 100, 0).unwrap(),
+                expected.0,
+                "{what}"
+            );
+            assert_eq!(
+                orders::Orders::list(&mut conn, 100, 0).unwrap(),
+                expected.1,
+                "{what}"
+            );
+            let mut events = luma_web_data::LumaWebData::list(&mut conn, 100, 0).unwrap();
+            let mut want = expected.2.clone();
+            events.sort_by(|a, b| a._id.cmp(&b._id));
+            want.sort_by(|a, b| a._id.cmp(&b._id));
+            assert_eq!(events, want, "{what}: composites and arrays of composites");
+            let mut profiles = luma_profile::LumaProfile::list(&mut conn, 100, 0).unwrap();
+            let mut want = expected.3.clone();
+            profiles.sort_by(|a, b| a._id.cmp(&b._id));
+            want.sort_by(|a, b| a._id.cmp(&b._id));
+            assert_eq!(profiles, want, "{what}");
+            assert_eq!(
+                web_sessions::WebSessions::list(&mut conn, 100, 0)
+                    .unwrap()
+                    .len(),
+                expected.4.len(),
+                "{what}"
+            );
+            // every other dataset and view reads too
+            order_items::OrderItems::list(&mut conn, 100, 0).unwrap();
+            segment_members::SegmentMembers::list(&mut conn, 100, 0).unwrap();
+            _2024_campaigns::T2024Campaigns::list(&mut conn, 100, 0).unwrap();
+            match_::Match::list(&mut conn, 100, 0).unwrap();
+            customer_order_totals::CustomerOrderTotals::list(&mut conn, 100, 0).unwrap();
+            daily_event_counts::DailyEventCounts::list(&mut conn, 100, 0).unwrap();
+        }
+        assert!(qs.refusals().is_empty(), "{label}: {:?}", qs.refusals());
+    }
+}
+
+#[test]
+fn platform_writes_run_on_the_server_and_row_by_row_writes_are_refused() {
+    let server = common::server();
+    let db = server.create_database("qs_writes").unwrap();
+    let direct = server.engine_for(db).unwrap();
+    direct
+        .run_migrations(aep_diesel_testkit::sample::MIGRATIONS)
+        .unwrap();
+    use sandbox::schema::customers;
+    for (i, (label, qs)) in standins().into_iter().enumerate() {
+        let engine = Engine::builder(qs.options_for("qs_writes"))
+            .build()
+            .unwrap();
+        let mut conn = engine.get().unwrap();
+        let copy = format!("fr_customers_{i}");
+        let n = platform::create_table_as(
+            &mut conn,
+            &copy,
+            customers::table
+                .select((customers::id, customers::email))
+                .filter(customers::country.eq("FR")),
+        )
+        .unwrap_or_else(|e| panic!("{label}: {}", common::chain(&e)));
+        let fr: i64 = customers::table
+            .filter(customers::country.eq("FR"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(n as i64, fr, "{label}");
+        // append a query's rows to an existing table, typed by Diesel
+        diesel::table! { archive (id) { id -> BigInt, email -> Text, name -> Varchar, country -> Nullable<Bpchar>, created_at -> Timestamptz } }
+        direct
+            .get()
+            .unwrap()
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS archive; CREATE TABLE archive (LIKE customers); \
+                 ALTER TABLE archive OWNER TO \"ACME@AdobeOrg\"; DROP TABLE IF EXISTS x_{copy}"
+            ))
+            .unwrap();
+        let appended =
+            platform::insert_into_select(&mut conn, archive::table, customers::table).unwrap();
+        let all: i64 = customers::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(appended as i64, all, "{label}");
+        // row-by-row writes are refused before anything is sent
+        let e = bulk::insert_in_batches(&mut conn, &[1], 1, |_, _| Ok(1)).unwrap_err();
+        assert!(matches!(e, Error::Unsupported { .. }), "{label}: {e}");
+        // and the server refuses what Query Service does not support, classified
+        let e = diesel::delete(customers::table)
+            .execute(&mut conn)
+            .unwrap_err();
+        assert_eq!(
+            aep_diesel::sqlstate(&e).as_deref(),
+            Some("0A000"),
+            "{label}"
+        );
+        let e = Error::from(e);
+        assert!(matches!(e, Error::StatementNotSupported(_)), "{label}: {e}");
+        assert!(e.to_string().contains("CREATE TABLE AS SELECT"), "{e}");
+        let e = customers::table
+            .select(customers::id)
+            .limit(200_000)
+            .load::<i64>(&mut conn)
+            .map_err(Error::from)
+            .unwrap_err();
+        assert!(matches!(e, Error::RowLimit(_)), "{label}: {e}");
+        assert!(e.to_string().contains("page"), "{e}");
+    }
+}
+
+#[test]
+fn a_120000_row_read_pages_past_the_cap() {
+    let server = common::server();
+    let db = server.create_database("qs_big").unwrap();
+    let direct = server.engine_for(db).unwrap();
+    direct
+        .run_migrations(aep_diesel_testkit::sample::MIGRATIONS)
+        .unwrap();
+    direct
+        .get()
+        .unwrap()
+        .batch_execute(
+            "INSERT INTO customers (email, name) \
+             SELECT 'user' || g || '@example.com', 'user ' || g FROM generate_series(1, 120000) g",
+        )
+        .unwrap();
+    let total: i64 = {
+        use sandbox::schema::customers;
+        customers::table
+            .count()
+            .get_result(&mut direct.get().unwrap())
+            .unwrap()
+    };
+    assert!(total >= 120_000);
+    use sandbox::customers::Customers;
+    for (label, qs) in standins() {
+        let engine = Engine::builder(qs.options_for("qs_big")).build().unwrap();
+        let mut conn = engine.get().unwrap();
+        // a query without a LIMIT is cut at the platform's cap...
+        let capped: Vec<i64> = {
+            use sandbox::schema::customers;
+            customers::table
+                .select(customers::id)
+                .load(&mut conn)
+                .unwrap()
+        };
+        assert_eq!(
+            capped.len(),
+            bulk::PLATFORM_ROW_LIMIT,
+            "{label}: the cap applies"
+        );
+        // ...while keyset pages read everything, in order, once
+        let mut seen = 0i64;
+        let mut last = 0i64;
+        for page in bulk::pages(
+            bulk::PLATFORM_ROW_LIMIT,
+            |after: Option<&i64>, limit| Customers::page_after(&mut conn, after, limit),
+            |c: &Customers| c.id,
+        ) {
+            for c in page.unwrap() {
+                assert!(c.id > last, "{label}: key order");
+                last = c.id;
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, total, "{label}: bulk::pages");
+        // and the generated stream pages by itself on Query Service
+        let streamed = Customers::stream(&mut conn).unwrap().count();
+        assert_eq!(streamed as i64, total, "{label}: stream");
+        assert_eq!(
+            qs.refusals().len(),
+            0,
+            "{label}: pages stay under the limits: {:?}",
+            qs.refusals()
+        );
+    }
+}
+
+#[test]
+fn session_limit_expired_tokens_and_ended_sessions_are_classified() {
+    let _ = common::sandbox();
+    let server = common::server();
+    let qs = QsStandIn::builder(server)
+        .session_limit(Some(2))
+        .session_life(Some(Duration::from_secs(2)))
+        .start()
+        .unwrap();
+    // an expired (or wrong) token
+    let e = Engine::builder(qs.options_for("prod:all").with_password("expired-token"))
+        .build()
+        .unwrap()
+        .get()
+        .expect_err("refused");
+    assert!(matches!(e, Error::Authentication { .. }), "{e}");
+    assert!(e.to_string().contains("expire"), "{e}");
+    // the org's session limit
+    let engine = Engine::builder(qs.options_for("prod:all"))
+        .max_size(3)
+        .checkout_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let a = engine.get().unwrap();
+    let b = engine.get().unwrap();
+    let e = engine.get().expect_err("a third session is over the limit");
+    assert!(matches!(e, Error::SessionLimit { .. }), "{e}");
+    assert!(e.to_string().contains("max_size"), "hint: {e}");
+    assert!(
+        qs.refusals()
+            .iter()
+            .any(|r| r.kind == RefusalKind::SessionLimit),
+        "{:?}",
+        qs.refusals()
+    );
+    drop(b);
+    // a session past its life is ended by the server; the error says so and the pool moves on
+    let mut a = a;
+    std::thread::sleep(Duration::from_millis(2200));
+    let e = diesel::select(1.into_sql::<diesel::sql_types::Integer>())
+        .get_result::<i32>(&mut a)
+        .map_err(Error::from)
+        .unwrap_err();
+    assert!(matches!(e, Error::ConnectionLost(_)), "{e}");
+    drop(a);
+    qs.wait_sessions_active_at_most(0, Duration::from_secs(5));
+    let mut fresh = engine.get().unwrap();
+    let one: i32 = diesel::select(1.into_sql::<diesel::sql_types::Integer>())
+        .get_result(&mut fresh)
+        .unwrap();
+    assert_eq!(one, 1);
+}
