@@ -393,8 +393,7 @@ fn wrong_password_is_28p01_and_takes_no_slot() {
         .build()
         .unwrap()
         .connect_unpooled()
-        .err()
-        .expect("the connection is refused");
+        .expect_err("the connection is refused");
     assert!(
         matches!(err, aep_diesel::Error::Authentication { .. }),
         "{err}"
@@ -754,8 +753,7 @@ fn session_limit_reached() {
     let _b = engine.connect_unpooled().unwrap();
     let err = engine
         .connect_unpooled()
-        .err()
-        .expect("the connection is refused");
+        .expect_err("the connection is refused");
     assert!(
         matches!(err, aep_diesel::Error::SessionLimit { .. }),
         "aep-diesel classifies it: {err}"
@@ -841,9 +839,9 @@ fn diesel_fails_against_the_strict_default() {
     let qs = standin().start().unwrap();
     // Diesel's own connection asks for binary results from its very first statement
     // (`SET TIME ZONE 'UTC'` through the extended protocol).
-    let err = diesel_pg(&qs, PLATFORM_DB)
-        .err()
-        .expect("the connection is refused");
+    let Err(err) = diesel_pg(&qs, PLATFORM_DB) else {
+        panic!("the connection is refused");
+    };
     assert!(err.to_string().contains("Not supported"), "{err}");
     let refusals = qs.refusals();
     assert_eq!(refusals[0].kind, RefusalKind::BinaryResults, "{refusals:?}");
