@@ -2,15 +2,18 @@
 //!
 //! With `PGHOST`/`PGPORT`/`PGDATABASE`/`PGUSER`/`PGPASSWORD` (or `DATABASE_URL`) set, it connects to that
 //! server, e.g. your Query Service sandbox. Otherwise it starts a throwaway local PostgreSQL with TLS,
-//! loads the sample sandbox into it, and lists that.
+//! loads the sample sandbox into it, and lists that; with `AEP_DIESEL_STANDIN=1` it goes through the
+//! local Query Service stand-in instead (cleartext password inside TLS, text results only, what Query
+//! Service does not support refused), as it would on the platform.
 //!
 //! ```text
 //! cargo run --example quickstart
+//! AEP_DIESEL_STANDIN=1 cargo run --example quickstart
 //! ```
 use std::process::ExitCode;
 
 use aep_diesel::{ConnectOptions, Engine};
-use aep_diesel_testkit::{LocalServer, report, sample};
+use aep_diesel_testkit::{LocalServer, QsStandIn, report, sample};
 
 fn main() -> ExitCode {
     match run() {
@@ -26,8 +29,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let configured = ["PGHOST", "DATABASE_URL"]
         .iter()
         .any(|v| std::env::var_os(v).is_some());
-    // Keep the local server alive until the end of `run`.
-    let (engine, _server) = if configured {
+    // Keep the local server (and stand-in) alive until the end of `run`.
+    let standin = std::env::var_os("AEP_DIESEL_STANDIN").is_some_and(|v| v != "0");
+    let (engine, _server, _standin) = if configured {
         let opts = ConnectOptions::from_env()?;
         println!(
             "Connecting to {}:{} database {} as {} (sslmode={}) ...",
@@ -37,25 +41,54 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             opts.get_user(),
             opts.get_ssl_mode().keyword()
         );
-        (Engine::builder(opts).build()?, None)
+        (Engine::builder(opts).build()?, None, None)
     } else {
         println!(
-            "No PGHOST or DATABASE_URL set: starting a local PostgreSQL with TLS and the sample sandbox ..."
+            "No PGHOST or DATABASE_URL set: starting a local PostgreSQL with TLS and the sample sandbox{} ...",
+            if standin {
+                " behind the Query Service stand-in"
+            } else {
+                ""
+            }
         );
         let server = LocalServer::start()?;
-        let engine = server.engine()?;
-        engine.run_migrations(sample::MIGRATIONS)?;
-        let c = server.options();
-        println!(
-            "Local server ready: {}:{} database {} as {} (sslmode={}, scram password)",
-            c.get_host(),
-            c.get_port(),
-            c.get_dbname(),
-            c.get_user(),
-            c.get_ssl_mode().keyword()
-        );
-        (engine, Some(server))
+        server.engine()?.run_migrations(sample::MIGRATIONS)?;
+        if standin {
+            let qs = QsStandIn::builder(&server).start()?;
+            let c = qs.options_for("prod:all");
+            println!(
+                "Query Service stand-in ready: {}:{} database {} as {} (sslmode={}, cleartext password in TLS)",
+                c.get_host(),
+                c.get_port(),
+                c.get_dbname(),
+                c.get_user(),
+                c.get_ssl_mode().keyword()
+            );
+            (Engine::builder(c).build()?, Some(server), Some(qs))
+        } else {
+            let c = server.options();
+            println!(
+                "Local server ready: {}:{} database {} as {} (sslmode={}, scram password)",
+                c.get_host(),
+                c.get_port(),
+                c.get_dbname(),
+                c.get_user(),
+                c.get_ssl_mode().keyword()
+            );
+            (Engine::builder(c).build()?, Some(server), None)
+        }
     };
+    let conn = engine.get()?;
+    println!(
+        "Protocol: {:?}{}",
+        conn.protocol(),
+        if conn.is_query_service() {
+            " (the server is Query Service)"
+        } else {
+            ""
+        }
+    );
+    drop(conn);
 
     let inspector = engine.inspect()?;
     let schema = inspector.default_schema_name()?;

@@ -184,3 +184,40 @@ fn password_is_never_a_plain_argument_and_errors_are_clear() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `inspect` and `inspect --json` through the Query Service stand-in: the same names and model as
+/// from PostgreSQL (the key Data Distiller declared shows up, marked not enforced).
+#[test]
+fn inspect_through_the_query_service_stand_in() {
+    let _ = sandbox();
+    let qs = aep_diesel_testkit::QsStandIn::builder(server())
+        .primary_key("luma_web_data", &["_id"], None)
+        .start()
+        .unwrap();
+    let o = qs.options_for("prod:all");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGHOST", o.get_host())
+            .env("PGPORT", o.get_port().to_string())
+            .env("PGDATABASE", o.get_dbname())
+            .env("PGUSER", o.get_user())
+            .env("PGPASSWORD", o.get_password().expose())
+            .env("PGSSLMODE", "verify-full")
+            .env("PGSSLROOTCERT", qs.ca_cert_path())
+            .args(args);
+        ok(cmd.output().unwrap())
+    };
+    let direct = sandbox().inspect().unwrap().table_names(None).unwrap();
+    assert_eq!(run(&["inspect"]).lines().collect::<Vec<_>>(), direct);
+    let model = SchemaModel::from_json(&run(&["inspect", "--json"])).unwrap();
+    let pk = model
+        .table("luma_web_data", None)
+        .unwrap()
+        .primary_key
+        .clone()
+        .expect("the declared key");
+    assert_eq!((pk.columns, pk.enforced), (vec!["_id".to_string()], false));
+    assert!(qs.refusals().is_empty(), "{:?}", qs.refusals());
+}
