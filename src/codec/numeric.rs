@@ -1,17 +1,24 @@
-//! `numeric`: decimal text and PostgreSQL's binary form (base-10000 digits with a weight, a sign word
-//! and a display scale).
+//! numeric: text (`-12.3400`, `1.5e3`, `NaN`, `Infinity`) to and from the binary form
+//! (u16 ndigits, i16 weight, u16 sign, u16 dscale, ndigits base-10000 digits).
 
-use std::io::Write as _;
+use super::{Reader, Res, malformed, trim};
 
-use super::oid::NUMERIC;
-use super::{CodecError, Reader, Result, malformed, trim};
-
+/// Sign word of a positive (or zero) numeric.
 const POS: u16 = 0x0000;
+/// Sign word of a negative numeric.
 const NEG: u16 = 0x4000;
+/// Sign word of NaN.
 const NAN: u16 = 0xC000;
+/// Sign word of +Infinity (PostgreSQL 14+).
 const PINF: u16 = 0xD000;
+/// Sign word of -Infinity (PostgreSQL 14+).
 const NINF: u16 = 0xF000;
+/// The largest display scale (`NUMERIC_DSCALE_MAX`).
+const DSCALE_MAX: i64 = 0x3FFF;
+/// The largest exponent `numeric_in` accepts (`NUMERIC_MAX_PRECISION`).
+const EXPONENT_MAX: i64 = 1000;
 
+/// Writes the 8-byte header.
 fn header(out: &mut Vec<u8>, ndigits: u16, weight: i16, sign: u16, dscale: u16) {
     out.extend_from_slice(&ndigits.to_be_bytes());
     out.extend_from_slice(&weight.to_be_bytes());
@@ -19,161 +26,196 @@ fn header(out: &mut Vec<u8>, ndigits: u16, weight: i16, sign: u16, dscale: u16) 
     out.extend_from_slice(&dscale.to_be_bytes());
 }
 
-/// Decimal text (`-12.3400`, `1.5e3`, `NaN`, `Infinity`) to binary.
-pub(super) fn text_in(text: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    let t = trim(text);
-    match t.to_ascii_lowercase().as_slice() {
-        b"nan" => {
-            header(out, 0, 0, NAN, 0);
-            return Ok(());
-        }
-        b"infinity" | b"+infinity" | b"inf" | b"+inf" => {
-            header(out, 0, 0, PINF, 32); // the display scale PostgreSQL sends with infinities
-            return Ok(());
-        }
-        b"-infinity" | b"-inf" => {
-            header(out, 0, 0, NINF, 32);
-            return Ok(());
-        }
-        _ => {}
-    }
-    let (neg, rest) = match t.first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+/// `a` divided by 4, rounded toward negative infinity.
+fn floor_div4(a: i64) -> i64 {
+    a.div_euclid(4)
+}
+
+/// numeric: text as `numeric_in` reads it to the binary form `numeric_send` writes: leading and
+/// trailing zero base-10000 digits stripped, zero always positive with weight 0, and dscale the
+/// number of digits written after the point (less the exponent, if any).
+pub(crate) fn numeric_text_to_binary(oid: u32, text: &[u8], out: &mut Vec<u8>) -> Res {
+    let bad = || malformed(oid, "not a numeric");
+    let s = trim(text);
+    let (neg, unsigned) = match s.split_first().ok_or_else(bad)? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, s),
     };
-    let (mantissa, exp) = match rest.iter().position(|b| *b == b'e' || *b == b'E') {
-        Some(i) => {
-            let e = std::str::from_utf8(&rest[i + 1..])
-                .ok()
-                .and_then(|e| e.parse::<i64>().ok())
-                .filter(|e| e.abs() <= 100_000)
-                .ok_or(CodecError::Malformed {
-                    oid: NUMERIC,
-                    reason: "bad exponent",
-                })?;
-            (&rest[..i], e)
-        }
-        None => (rest, 0),
-    };
-    let (int_part, frac_part) = match mantissa.iter().position(|b| *b == b'.') {
-        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
-        None => (mantissa, &mantissa[..0]),
-    };
-    if (int_part.is_empty() && frac_part.is_empty())
-        || !int_part.iter().chain(frac_part).all(u8::is_ascii_digit)
-    {
-        return malformed(NUMERIC, "not a number");
-    }
-    // All digits, and where the decimal point falls among them after the exponent.
-    let digits: Vec<u8> = int_part.iter().chain(frac_part).map(|d| d - b'0').collect();
-    let point = int_part.len() as i64 + exp;
-    let dscale = (frac_part.len() as i64 - exp).max(0);
-    if dscale > 0x3FFF {
-        return malformed(NUMERIC, "scale too large");
-    }
-    // Group into base-10000 digits aligned on the point: pad the front so the point is at a
-    // multiple of 4, and the back to a multiple of 4.
-    let lead = (4 - point.rem_euclid(4)) % 4;
-    let mut padded: Vec<u8> = vec![0; lead as usize];
-    padded.extend_from_slice(&digits);
-    while padded.len() % 4 != 0 {
-        padded.push(0);
-    }
-    let first_group_weight = (point + lead) / 4 - 1;
-    let mut groups: Vec<i16> = padded
-        .chunks(4)
-        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(*d)))
-        .collect();
-    let mut weight = first_group_weight;
-    let leading = groups.iter().take_while(|g| **g == 0).count();
-    groups.drain(..leading);
-    weight -= leading as i64;
-    while groups.last() == Some(&0) {
-        groups.pop();
-    }
-    if groups.is_empty() {
-        header(out, 0, 0, POS, dscale as u16);
+    if s.eq_ignore_ascii_case(b"nan") {
+        header(out, 0, 0, NAN, 0);
         return Ok(());
     }
-    let weight = i16::try_from(weight).or_else(|_| malformed(NUMERIC, "out of range"))?;
-    let n = u16::try_from(groups.len()).or_else(|_| malformed(NUMERIC, "too many digits"))?;
-    header(out, n, weight, if neg { NEG } else { POS }, dscale as u16);
-    for g in groups {
-        out.extend_from_slice(&g.to_be_bytes());
+    if unsigned.eq_ignore_ascii_case(b"infinity") || unsigned.eq_ignore_ascii_case(b"inf") {
+        // numeric_send reads an infinity's special header as a short header, whose dscale bits
+        // (0x1F80) of 0xD000/0xF000 say 32.
+        header(out, 0, 0, if neg { NINF } else { PINF }, 32);
+        return Ok(());
     }
+    // Mantissa: integer digits, optional point, fraction digits.
+    let int_len = unsigned
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(unsigned.len());
+    let int_digits = &unsigned[..int_len];
+    let mut rest = &unsigned[int_len..];
+    let mut frac_digits: &[u8] = &[];
+    if let Some(r) = rest.strip_prefix(b".") {
+        let n = r
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(r.len());
+        frac_digits = &r[..n];
+        rest = &r[n..];
+    }
+    if int_digits.is_empty() && frac_digits.is_empty() {
+        return Err(bad());
+    }
+    // Optional exponent.
+    let mut exponent: i64 = 0;
+    if let Some((b'e' | b'E', r)) = rest.split_first() {
+        let (eneg, edigits) = match r.split_first() {
+            Some((b'-', d)) => (true, d),
+            Some((b'+', d)) => (false, d),
+            _ => (false, r),
+        };
+        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        for &c in edigits {
+            exponent = exponent * 10 + i64::from(c - b'0');
+            if exponent > EXPONENT_MAX {
+                return Err(malformed(oid, "numeric exponent out of range"));
+            }
+        }
+        if eneg {
+            exponent = -exponent;
+        }
+        rest = &[];
+    }
+    if !rest.is_empty() {
+        return Err(bad());
+    }
+    let too_big = || malformed(oid, "value overflows numeric format");
+    let dscale = (frac_digits.len() as i64 - exponent).max(0);
+    if dscale > DSCALE_MAX {
+        return Err(too_big());
+    }
+    // The decimal digit k (of int_digits ++ frac_digits) stands for 10^pos(k).
+    let digits = || {
+        int_digits
+            .iter()
+            .chain(frac_digits.iter())
+            .map(|&c| c - b'0')
+    };
+    let pos = |k: usize| int_digits.len() as i64 - 1 - k as i64 + exponent;
+    let first = digits().position(|d| d != 0);
+    let last = match frac_digits.iter().rposition(|&c| c != b'0') {
+        Some(p) => Some(int_digits.len() + p),
+        None => int_digits.iter().rposition(|&c| c != b'0'),
+    };
+    let (Some(first), Some(last)) = (first, last) else {
+        header(out, 0, 0, POS, dscale as u16);
+        return Ok(());
+    };
+    let weight = floor_div4(pos(first));
+    let last_group = floor_div4(pos(last));
+    let weight16 = i16::try_from(weight).map_err(|_| too_big())?;
+    let ndigits = u16::try_from(weight - last_group + 1).map_err(|_| too_big())?;
+    header(
+        out,
+        ndigits,
+        weight16,
+        if neg { NEG } else { POS },
+        dscale as u16,
+    );
+    out.reserve(2 * usize::from(ndigits));
+    let mut group = weight;
+    let mut acc: u16 = 0;
+    for (k, d) in digits().enumerate().take(last + 1).skip(first) {
+        let p = pos(k);
+        let g = floor_div4(p);
+        if g != group {
+            out.extend_from_slice(&acc.to_be_bytes());
+            acc = 0;
+            group = g;
+        }
+        acc += u16::from(d) * [1, 10, 100, 1000][(p - 4 * g) as usize];
+    }
+    out.extend_from_slice(&acc.to_be_bytes());
     Ok(())
 }
 
-/// Binary numeric to decimal text with exactly `dscale` places.
-pub(super) fn text_out(bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    let mut r = Reader::new(NUMERIC, bytes);
-    let ndigits = r.u16()? as usize;
-    let weight = r.i16()? as i64;
+/// numeric: binary (validated as `numeric_recv` does) to text as `numeric_out` writes it. As
+/// `numeric_recv` does, digits beyond dscale are truncated away.
+pub(crate) fn numeric_binary_to_text(oid: u32, bytes: &[u8], out: &mut Vec<u8>) -> Res {
+    let mut r = Reader::new(oid, bytes);
+    let ndigits = usize::from(r.u16()?);
+    let weight = i64::from(r.i16()?);
     let sign = r.u16()?;
-    let dscale = (r.u16()? & 0x3FFF) as i64;
+    let dscale = r.u16()?;
+    let digits = r.take(2 * ndigits)?;
+    r.finish()?;
+    if i64::from(dscale) > DSCALE_MAX {
+        return Err(malformed(oid, "invalid scale in external numeric value"));
+    }
+    let digit = |i: i64| -> u16 {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| digits.get(2 * i..2 * i + 2))
+            .map_or(0, |d| u16::from_be_bytes([d[0], d[1]]))
+    };
+    if (0..ndigits as i64).any(|i| digit(i) > 9999) {
+        return Err(malformed(oid, "invalid digit in external numeric value"));
+    }
     match sign {
-        NAN => return finish(r, out, b"NaN"),
-        PINF => return finish(r, out, b"Infinity"),
-        NINF => return finish(r, out, b"-Infinity"),
         POS | NEG => {}
-        _ => return malformed(NUMERIC, "bad sign"),
-    }
-    let mut groups = Vec::with_capacity(ndigits);
-    for _ in 0..ndigits {
-        let g = r.i16()?;
-        if !(0..10_000).contains(&g) {
-            return malformed(NUMERIC, "bad digit");
+        NAN => {
+            out.extend_from_slice(b"NaN");
+            return Ok(());
         }
-        groups.push(g);
+        PINF => {
+            out.extend_from_slice(b"Infinity");
+            return Ok(());
+        }
+        NINF => {
+            out.extend_from_slice(b"-Infinity");
+            return Ok(());
+        }
+        _ => return Err(malformed(oid, "invalid sign in external numeric value")),
     }
-    r.done()?;
-    if sign == NEG && groups.iter().any(|g| *g != 0) {
+    let start = out.len();
+    if sign == NEG {
         out.push(b'-');
     }
-    // integer part: groups with weight >= 0
-    if weight < 0 || groups.is_empty() {
-        out.push(b'0');
-    } else {
-        for w in 0..=weight {
-            let g = groups.get(w as usize).copied().unwrap_or(0);
-            if w == 0 {
-                write!(out, "{g}").expect("Vec write");
-            } else {
-                write!(out, "{g:04}").expect("Vec write");
+    let mut nonzero = false;
+    // digits[i] stands for 10000^(weight - i). Integer part: the groups i = 0..=weight, from the
+    // first non-zero one.
+    let first_int = (0..ndigits as i64)
+        .take_while(|&i| i <= weight)
+        .find(|&i| digit(i) != 0);
+    match first_int {
+        None => out.push(b'0'),
+        Some(f) => {
+            nonzero = true;
+            super::push_u64(out, u64::from(digit(f)));
+            for i in f + 1..=weight {
+                super::push_padded(out, u64::from(digit(i)), 4);
             }
         }
     }
     if dscale > 0 {
         out.push(b'.');
-        let mut written = 0;
-        let mut w = weight + 1;
-        let mut frac = String::new();
-        while written < dscale {
-            // group i has weight `weight - i`, so the group of weight -k is at index weight + k
-            let g = if w >= 0 {
-                groups.get(w as usize).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            frac.clear();
-            write!(frac, "{g:04}").expect("String write");
-            for d in frac.bytes() {
-                if written < dscale {
-                    out.push(d);
-                    written += 1;
-                }
-            }
-            w += 1;
+        for j in 0..i64::from(dscale) {
+            let g = digit(weight + 1 + j / 4);
+            let d = (g / [1000, 100, 10, 1][(j % 4) as usize]) % 10;
+            nonzero |= d != 0;
+            out.push(b'0' + d as u8);
         }
+    }
+    if sign == NEG && !nonzero {
+        // Zero (after truncation to dscale) is never negative.
+        out.remove(start);
     }
     Ok(())
 }
-
-fn finish(r: Reader<'_>, out: &mut Vec<u8>, word: &[u8]) -> Result<()> {
-    out.extend_from_slice(word);
-    let _ = r; // special values carry no digits; trailing bytes are tolerated as PostgreSQL does
-    Ok(())
-}
-
-use std::fmt::Write as _;

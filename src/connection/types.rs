@@ -96,7 +96,7 @@ impl TypeCache {
                         Shape::Composite { fields } => fields.clone(),
                         Shape::Domain { base } => vec![*base],
                         Shape::Range { subtype } => vec![*subtype],
-                        Shape::Enum | Shape::TextLike => vec![],
+                        Shape::Enum | Shape::TextLike | Shape::VersionedText => vec![],
                     };
                     next.extend(
                         refs.into_iter()
@@ -237,6 +237,10 @@ fn lookup_shapes(
                 Some(Shape::Array { element: elem })
             }
             _ if TEXT_SENDS.contains(&send) => Some(Shape::TextLike),
+            // ltree and its query types: a version byte, then the text
+            _ if matches!(send, "ltree_send" | "lquery_send" | "ltxtquery_send") => {
+                Some(Shape::VersionedText)
+            }
             _ => None,
         };
         out.insert(oid, shape);
