@@ -150,7 +150,7 @@ impl ResultSet {
     }
 }
 
-/// A row of a [`ResultSet`].
+/// A row of a query result, its values in the binary form Diesel reads.
 pub struct AepRow {
     set: Rc<ResultSet>,
     row: usize,
