@@ -13,9 +13,11 @@ use bigdecimal::BigDecimal;
 #[allow(dead_code)]
 mod sandbox;
 
-use sandbox::customers::{Customers, CustomersChangeset, NewCustomers};
+use aep_diesel::model::prelude::*;
+
+use sandbox::customers::{Customer, CustomerChanges, NewCustomer};
 use sandbox::luma_web_data::{LumaWebData, NewLumaWebData};
-use sandbox::orders::{NewOrders, Orders, OrdersChangeset};
+use sandbox::orders::{NewOrder, Order, OrderChanges};
 use sandbox::types::{
     CommerceOrder, DeviceKind, LumaWebDataCommerce, OrderStatus, ProductlistitemsE,
 };
@@ -38,9 +40,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut conn = engine.get()?;
 
     // Create, with server-filled columns left to the server.
-    let linus = Customers::create(
+    let linus = Customer::create(
         &mut conn,
-        &NewCustomers {
+        &NewCustomer {
             id: None,
             email: "linus@example.com".into(),
             name: "Linus".into(),
@@ -53,17 +55,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         linus.id, linus.email, linus.created_at
     );
 
-    let orders = Orders::create_many(
+    let orders = Order::create_many(
         &mut conn,
         &[
-            NewOrders {
+            NewOrder {
                 customer_id: linus.id,
                 status: None,
                 total: BigDecimal::from_str("19.99")?,
                 note: Some("gift wrap".into()),
                 placed_at: None,
             },
-            NewOrders {
+            NewOrder {
                 customer_id: linus.id,
                 status: Some(OrderStatus::Paid),
                 total: BigDecimal::from_str("5.00")?,
@@ -85,35 +87,36 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Update: change the status, clear the note.
-    let first = Orders::update(
+    let first = Order::update(
         &mut conn,
         &orders[0].id,
-        &OrdersChangeset {
+        &OrderChanges {
             status: Some(OrderStatus::Shipped),
             note: Some(None),
             ..Default::default()
         },
-    )?;
+    )?
+    .ok_or("the order just created is gone")?;
     println!(
         "updated order {}: {:?}, note {:?}",
         first.id, first.status, first.note
     );
-    Customers::update(
+    Customer::update(
         &mut conn,
         &linus.id,
-        &CustomersChangeset {
+        &CustomerChanges {
             country: Some(None),
             ..Default::default()
         },
     )?;
 
     // Read: find, list, count.
-    let found = Orders::find(&mut conn, &first.id)?.expect("just created");
+    let found = Order::find(&mut conn, &first.id)?.expect("just created");
     assert_eq!(found, first);
     println!(
         "{} orders, first page: {:?}",
-        Orders::count(&mut conn)?,
-        Orders::list(&mut conn, 2, 0)?.len()
+        Order::count(&mut conn)?,
+        Order::list(&mut conn, 2, 0)?.len()
     );
 
     // Platform-shaped data: a key-less event dataset with XDM objects (composite types) and arrays.
@@ -161,12 +164,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // Delete.
     for o in &orders {
-        Orders::delete(&mut conn, &o.id)?;
+        Order::delete(&mut conn, &o.id)?;
     }
     println!(
         "deleted {} orders; {} left",
         orders.len(),
-        Orders::count(&mut conn)?
+        Order::count(&mut conn)?
     );
     Ok(())
 }

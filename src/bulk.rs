@@ -60,20 +60,40 @@ pub fn insert_in_batches<R>(
     conn: &mut AepConnection,
     rows: &[R],
     columns: usize,
-    mut insert: impl FnMut(&mut AepConnection, &[R]) -> QueryResult<usize>,
+    insert: impl FnMut(&mut AepConnection, &[R]) -> QueryResult<usize>,
 ) -> Result<usize> {
     refuse_on_query_service(conn, "INSERT … VALUES")?;
+    let mut written = 0;
+    in_batches(conn, rows, columns, insert, |n| written += n)?;
+    Ok(written)
+}
+
+/// Run `insert` on chunks of `rows` sized for `columns` bind parameters per row, in one transaction,
+/// handing each chunk's output to `sink`; a refused row is located by bisection
+/// ([`Error::BulkRow`]). Shared by [`insert_in_batches`] and the models' `create_many`.
+pub(crate) fn in_batches<R, O>(
+    conn: &mut AepConnection,
+    rows: &[R],
+    columns: usize,
+    mut insert: impl FnMut(&mut AepConnection, &[R]) -> QueryResult<O>,
+    mut sink: impl FnMut(O),
+) -> Result<()> {
     let per = rows_per_insert(columns);
-    conn.transaction::<usize, Error, _>(|conn| {
-        let mut written = 0;
+    let mut outputs = Vec::new();
+    conn.transaction::<(), Error, _>(|conn| {
         for (n, chunk) in rows.chunks(per).enumerate() {
             match conn.transaction(|c| insert(c, chunk)) {
-                Ok(k) => written += k,
-                Err(e) => return Err(locate(conn, chunk, n * per, e, &mut insert)),
+                Ok(out) => outputs.push(out),
+                Err(e) => {
+                    let mut probe = |c: &mut AepConnection, part: &[R]| insert(c, part).map(drop);
+                    return Err(locate(conn, chunk, n * per, e, &mut probe));
+                }
             }
         }
-        Ok(written)
-    })
+        Ok(())
+    })?;
+    outputs.into_iter().for_each(&mut sink);
+    Ok(())
 }
 
 /// Load `rows` into `table` with one binary `COPY … FROM STDIN` in a transaction. The rows are the
@@ -234,12 +254,12 @@ fn refuse_on_query_service(conn: &AepConnection, what: &'static str) -> Result<(
 /// Find the first row of `rows` that cannot be written: the smallest failing prefix, by bisection,
 /// each try inside a savepoint that is rolled back. `first_error` is reported when the prefix search
 /// cannot reproduce the failure (e.g. a conflict with rows written concurrently).
-fn locate<R>(
+fn locate<R, O>(
     conn: &mut AepConnection,
     rows: &[R],
     offset: usize,
     first_error: DieselError,
-    write: &mut impl FnMut(&mut AepConnection, &[R]) -> QueryResult<usize>,
+    write: &mut impl FnMut(&mut AepConnection, &[R]) -> QueryResult<O>,
 ) -> Error {
     let mut attempt = |conn: &mut AepConnection, n: usize| -> Option<DieselError> {
         let r: QueryResult<()> = conn.transaction(|c| {
@@ -272,7 +292,8 @@ fn locate<R>(
 
 /// Keyset pagination as an iterator of pages: `fetch(after, limit)` returns up to `limit` rows
 /// ordered by key, starting after the key `after` (from the start when `None`); `key` gives a row's
-/// key. Iteration stops after the first short page. Each page is one query, so a page size of at most
+/// key. Iteration stops after the first short page. `fetch` may fail with any error type (Diesel's,
+/// or this crate's from a model's [`KeyedRead::page_after`](crate::model::KeyedRead::page_after)). Each page is one query, so a page size of at most
 /// [`PLATFORM_ROW_LIMIT`] reads any number of rows from Query Service.
 ///
 /// ```no_run
@@ -291,9 +312,9 @@ fn locate<R>(
 /// }
 /// # Ok(()) }
 /// ```
-pub fn pages<T, K, F, G>(page_size: usize, fetch: F, key: G) -> Pages<T, K, F, G>
+pub fn pages<T, K, E, F, G>(page_size: usize, fetch: F, key: G) -> Pages<T, K, F, G>
 where
-    F: FnMut(Option<&K>, i64) -> QueryResult<Vec<T>>,
+    F: FnMut(Option<&K>, i64) -> std::result::Result<Vec<T>, E>,
     G: Fn(&T) -> K,
 {
     Pages {
@@ -325,12 +346,12 @@ impl<T, K, F, G> std::fmt::Debug for Pages<T, K, F, G> {
     }
 }
 
-impl<T, K, F, G> Iterator for Pages<T, K, F, G>
+impl<T, K, E, F, G> Iterator for Pages<T, K, F, G>
 where
-    F: FnMut(Option<&K>, i64) -> QueryResult<Vec<T>>,
+    F: FnMut(Option<&K>, i64) -> std::result::Result<Vec<T>, E>,
     G: Fn(&T) -> K,
 {
-    type Item = QueryResult<Vec<T>>;
+    type Item = std::result::Result<Vec<T>, E>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -464,12 +485,13 @@ mod tests {
             |after: Option<&i64>, limit| {
                 calls += 1;
                 let start = after.map_or(0, |a| *a as usize);
-                Ok(data
-                    .iter()
-                    .copied()
-                    .skip(start)
-                    .take(limit as usize)
-                    .collect())
+                Ok::<_, std::convert::Infallible>(
+                    data.iter()
+                        .copied()
+                        .skip(start)
+                        .take(limit as usize)
+                        .collect(),
+                )
             },
             |x| *x,
         )

@@ -48,6 +48,7 @@ mod error;
 mod failure;
 pub mod inspect;
 mod libpq;
+pub mod model;
 mod options;
 pub mod platform;
 mod pool;

@@ -13,6 +13,8 @@ use diesel::prelude::*;
 #[path = "../examples/sandbox/mod.rs"]
 mod sandbox;
 
+use aep_diesel::model::prelude::*;
+
 diesel::table! {
     loads (id) {
         id -> Int8,
@@ -153,7 +155,7 @@ fn copy_is_refused_before_sending_on_the_compatible_protocol() {
 
 #[test]
 fn generated_create_many_is_chunked_and_atomic() {
-    use sandbox::customers::{Customers, NewCustomers};
+    use sandbox::customers::{Customer, NewCustomer};
     let s = common::server();
     let engine = s
         .engine_for(s.create_database("bulk_models").unwrap())
@@ -162,29 +164,35 @@ fn generated_create_many_is_chunked_and_atomic() {
         .run_migrations(aep_diesel_testkit::sample::MIGRATIONS)
         .unwrap();
     let mut conn = engine.get().unwrap();
-    let new = |i: usize| NewCustomers {
+    let new = |i: usize| NewCustomer {
         id: None,
         email: format!("c{i}@example.com"),
         name: format!("Customer {i}"),
         country: None,
         created_at: None,
     };
-    let rows: Vec<NewCustomers> = (0..30_000).map(new).collect();
-    assert!(rows.len() > Customers::INSERT_CHUNK * 2);
-    let created = Customers::create_many(&mut conn, &rows).unwrap();
+    let rows: Vec<NewCustomer> = (0..30_000).map(new).collect();
+    use aep_diesel::model::Insert;
+    assert!(rows.len() > bulk::rows_per_insert(NewCustomer::COLUMNS.len()) * 2);
+    let created = Customer::create_many(&mut conn, &rows).unwrap();
     assert_eq!(created.len(), 30_000);
-    let before = Customers::count(&mut conn).unwrap();
+    let before = Customer::count(&mut conn).unwrap();
     // a duplicate e-mail in the last chunk rolls back the whole call
-    let mut again: Vec<NewCustomers> = (30_000..60_000).map(new).collect();
+    let mut again: Vec<NewCustomer> = (30_000..60_000).map(new).collect();
     again[29_999].email = "c5@example.com".into();
-    assert!(Customers::create_many(&mut conn, &again).is_err());
-    assert_eq!(Customers::count(&mut conn).unwrap(), before);
+    let e = Customer::create_many(&mut conn, &again).expect_err("duplicate e-mail");
+    assert!(
+        matches!(&e, Error::BulkRow { row: 29_999, source }
+            if matches!(&**source, Error::Query(d) if aep_diesel::sqlstate(d).as_deref() == Some("23505"))),
+        "the failing row's position, as insert_in_batches reports it: {e:?}"
+    );
+    assert_eq!(Customer::count(&mut conn).unwrap(), before);
 
     // keyset pages in key order, through aep_diesel::bulk::pages and the generated page_after
     let mut seen = Vec::new();
     for page in bulk::pages(
         7_000,
-        |after: Option<&i64>, limit| Customers::page_after(&mut conn, after, limit),
+        |after: Option<&i64>, limit| Customer::page_after(&mut conn, after, limit),
         |c| c.id,
     ) {
         let page = page.unwrap();
@@ -196,7 +204,7 @@ fn generated_create_many_is_chunked_and_atomic() {
 
     // streaming row by row yields every row
     let mut streamed = 0;
-    for c in Customers::stream(&mut conn).unwrap() {
+    for c in Customer::stream(&mut conn).unwrap() {
         assert!(c.unwrap().email.contains('@'));
         streamed += 1;
     }

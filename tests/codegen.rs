@@ -36,13 +36,28 @@ fn committed_sample_sandbox_models_are_current() {
     let (model, generated) = assert_current(&common::sandbox(), "diesel.toml");
     assert!(model.table("luma_web_data", None).is_some());
     // the view got its configured key, the materialized view none
-    assert!(generated.files["customer_order_totals.rs"].contains("pub fn find("));
-    assert!(!generated.files["daily_event_counts.rs"].contains("pub fn find("));
+    let keyed = "impl aep_diesel::model::Keyed for";
+    assert!(generated.files["customer_order_totals.rs"].contains(keyed));
+    assert!(!generated.files["daily_event_counts.rs"].contains(keyed));
+    // a view never writes
+    assert!(!generated.files["customer_order_totals.rs"].contains("impl aep_diesel::model::Write"));
+    // `_id` alone proves nothing (the profile dataset gets no keyed reads); the event dataset is
+    // keyed on it only because diesel.toml says so
+    assert!(generated.files["luma_profile.rs"].contains("_id"));
+    assert!(!generated.files["luma_profile.rs"].contains(keyed));
+    assert!(generated.files["luma_web_data.rs"].contains(keyed));
+    assert!(
+        generated.files["luma_web_data.rs"]
+            .contains("Keyed by _id (the key set in [aep_diesel.keys])")
+    );
+    assert!(generated.files["customers.rs"].contains("pub struct Customer {"));
+    assert!(generated.files["customers.rs"].contains("pub struct NewCustomer {"));
+    assert!(generated.files["customers.rs"].contains("pub struct CustomerChanges {"));
     assert!(
         generated
             .warnings
             .iter()
-            .any(|w| w.starts_with("daily_event_counts: no primary key"))
+            .any(|w| w.starts_with("daily_event_counts: no single-column primary key"))
     );
 }
 

@@ -9,6 +9,8 @@ mod common;
 #[path = "../examples/sandbox/mod.rs"]
 mod sandbox;
 
+use aep_diesel::model::prelude::*;
+
 use std::time::Duration;
 
 use aep_diesel::inspect::Filter;
@@ -106,11 +108,11 @@ fn every_sample_dataset_reads_through_the_generated_models() {
     let mut dconn = direct.get().unwrap();
     use sandbox::*;
     let expected = (
-        customers::Customers::list(&mut dconn, 100, 0).unwrap(),
-        orders::Orders::list(&mut dconn, 100, 0).unwrap(),
+        customers::Customer::list(&mut dconn, 100, 0).unwrap(),
+        orders::Order::list(&mut dconn, 100, 0).unwrap(),
         luma_web_data::LumaWebData::list(&mut dconn, 100, 0).unwrap(),
         luma_profile::LumaProfile::list(&mut dconn, 100, 0).unwrap(),
-        web_sessions::WebSessions::list(&mut dconn, 100, 0).unwrap(),
+        web_sessions::WebSession::list(&mut dconn, 100, 0).unwrap(),
     );
     assert!(
         expected.2.iter().any(|e| e.commerce.is_some()),
@@ -121,12 +123,12 @@ fn every_sample_dataset_reads_through_the_generated_models() {
             let mut conn = engine.get().unwrap();
             let what = format!("{label}, {:?}", conn.protocol());
             assert_eq!(
-                customers::Customers::list(&mut conn, 100, 0).unwrap(),
+                customers::Customer::list(&mut conn, 100, 0).unwrap(),
                 expected.0,
                 "{what}"
             );
             assert_eq!(
-                orders::Orders::list(&mut conn, 100, 0).unwrap(),
+                orders::Order::list(&mut conn, 100, 0).unwrap(),
                 expected.1,
                 "{what}"
             );
@@ -141,19 +143,19 @@ fn every_sample_dataset_reads_through_the_generated_models() {
             want.sort_by(|a, b| a._id.cmp(&b._id));
             assert_eq!(profiles, want, "{what}");
             assert_eq!(
-                web_sessions::WebSessions::list(&mut conn, 100, 0)
+                web_sessions::WebSession::list(&mut conn, 100, 0)
                     .unwrap()
                     .len(),
                 expected.4.len(),
                 "{what}"
             );
             // every other dataset and view reads too
-            order_items::OrderItems::list(&mut conn, 100, 0).unwrap();
-            segment_members::SegmentMembers::list(&mut conn, 100, 0).unwrap();
-            _2024_campaigns::T2024Campaigns::list(&mut conn, 100, 0).unwrap();
+            order_items::OrderItem::list(&mut conn, 100, 0).unwrap();
+            segment_members::SegmentMember::list(&mut conn, 100, 0).unwrap();
+            _2024_campaigns::T2024Campaign::list(&mut conn, 100, 0).unwrap();
             match_::Match::list(&mut conn, 100, 0).unwrap();
-            customer_order_totals::CustomerOrderTotals::list(&mut conn, 100, 0).unwrap();
-            daily_event_counts::DailyEventCounts::list(&mut conn, 100, 0).unwrap();
+            customer_order_totals::CustomerOrderTotal::list(&mut conn, 100, 0).unwrap();
+            daily_event_counts::DailyEventCount::list(&mut conn, 100, 0).unwrap();
         }
         assert!(qs.refusals().is_empty(), "{label}: {:?}", qs.refusals());
     }
@@ -205,6 +207,62 @@ fn platform_writes_run_on_the_server_and_row_by_row_writes_are_refused() {
         // row-by-row writes are refused before anything is sent
         let e = bulk::insert_in_batches(&mut conn, &[1], 1, |_, _| Ok(1)).unwrap_err();
         assert!(matches!(e, Error::Unsupported { .. }), "{label}: {e}");
+        // generated models refuse row-by-row writes there before anything is sent...
+        use sandbox::customers::{Customer, CustomerChanges, NewCustomer};
+        let before = (
+            customers::table
+                .count()
+                .get_result::<i64>(&mut conn)
+                .unwrap(),
+            qs.refusals().len(),
+        );
+        let new = NewCustomer {
+            id: None,
+            email: format!("qs{i}@example.com"),
+            name: "QS".into(),
+            country: None,
+            created_at: None,
+        };
+        for e in [
+            Customer::create(&mut conn, &new).map(|_| ()).unwrap_err(),
+            Customer::create_many(&mut conn, std::slice::from_ref(&new))
+                .map(|_| ())
+                .unwrap_err(),
+            Customer::update(
+                &mut conn,
+                &1,
+                &CustomerChanges {
+                    name: Some("x".into()),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+            .unwrap_err(),
+            Customer::delete(&mut conn, &1).map(|_| ()).unwrap_err(),
+        ] {
+            assert!(matches!(e, Error::Unsupported { .. }), "{label}: {e}");
+            assert!(e.to_string().contains("query_service_writable"), "{e}");
+        }
+        assert_eq!(
+            (
+                customers::table
+                    .count()
+                    .get_result::<i64>(&mut conn)
+                    .unwrap(),
+                qs.refusals().len()
+            ),
+            before,
+            "{label}: nothing was sent"
+        );
+        // ...unless the model is declared writable there: then the server has the last word
+        let new = NewWritable {
+            email: new.email,
+            name: new.name,
+        };
+        let w = WritableCustomer::create(&mut conn, &new).unwrap();
+        assert_eq!(w.email, new.email, "{label}: INSERT … VALUES went through");
+        let e = WritableCustomer::delete(&mut conn, &w.id).unwrap_err();
+        assert!(matches!(e, Error::StatementNotSupported(_)), "{label}: {e}");
         // and the server refuses what Query Service does not support, classified
         let e = diesel::delete(customers::table)
             .execute(&mut conn)
@@ -228,6 +286,51 @@ fn platform_writes_run_on_the_server_and_row_by_row_writes_are_refused() {
     }
 }
 
+/// A hand-written model of `customers` that says its writes may go to Query Service, as a
+/// `query_service_writable` entry makes the generator say.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = sandbox::schema::customers, check_for_backend(diesel::pg::Pg))]
+struct WritableCustomer {
+    id: i64,
+    email: String,
+}
+
+impl aep_diesel::model::Model for WritableCustomer {
+    type Table = sandbox::schema::customers::table;
+    const KEY: Option<&'static str> = Some("id");
+    const WRITABLE_ON_QUERY_SERVICE: bool = true;
+}
+
+impl aep_diesel::model::Keyed for WritableCustomer {
+    type KeyType = diesel::sql_types::BigInt;
+    type Key = i64;
+    type OwnedKey = i64;
+    fn key(&self) -> Option<i64> {
+        Some(self.id)
+    }
+}
+
+impl aep_diesel::model::Create for WritableCustomer {}
+impl aep_diesel::model::Write for WritableCustomer {}
+
+struct NewWritable {
+    email: String,
+    name: String,
+}
+
+impl aep_diesel::model::Insert for NewWritable {
+    type Model = WritableCustomer;
+    const COLUMNS: &'static [&'static str] = &["email", "name"];
+    fn walk_values<'b>(
+        &'b self,
+        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        let mut w = aep_diesel::model::Values::new(out);
+        w.value::<diesel::sql_types::Text, _>(&self.email)?;
+        w.value::<diesel::sql_types::Text, _>(&self.name)
+    }
+}
+
 #[test]
 fn a_120000_row_read_pages_past_the_cap() {
     let server = common::server();
@@ -241,7 +344,10 @@ fn a_120000_row_read_pages_past_the_cap() {
         .unwrap()
         .batch_execute(
             "INSERT INTO customers (email, name) \
-             SELECT 'user' || g || '@example.com', 'user ' || g FROM generate_series(1, 120000) g",
+             SELECT 'user' || g || '@example.com', 'user ' || g FROM generate_series(1, 120000) g; \
+             INSERT INTO luma_profile (_id, loyalty_points) \
+             SELECT 'p' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE g END FROM generate_series(1, 60001) g; \
+             INSERT INTO luma_profile (_id) VALUES ('p17'), (NULL), (NULL)",
         )
         .unwrap();
     let total: i64 = {
@@ -252,7 +358,9 @@ fn a_120000_row_read_pages_past_the_cap() {
             .unwrap()
     };
     assert!(total >= 120_000);
-    use sandbox::customers::Customers;
+    use sandbox::customers::Customer;
+    use sandbox::luma_profile::LumaProfile;
+    use sandbox::schema::luma_profile;
     for (label, qs) in standins() {
         let engine = Engine::builder(qs.options_for("qs_big")).build().unwrap();
         let mut conn = engine.get().unwrap();
@@ -274,8 +382,8 @@ fn a_120000_row_read_pages_past_the_cap() {
         let mut last = 0i64;
         for page in bulk::pages(
             bulk::PLATFORM_ROW_LIMIT,
-            |after: Option<&i64>, limit| Customers::page_after(&mut conn, after, limit),
-            |c: &Customers| c.id,
+            |after: Option<&i64>, limit| Customer::page_after(&mut conn, after, limit),
+            |c: &Customer| c.id,
         ) {
             for c in page.unwrap() {
                 assert!(c.id > last, "{label}: key order");
@@ -284,9 +392,43 @@ fn a_120000_row_read_pages_past_the_cap() {
             }
         }
         assert_eq!(seen, total, "{label}: bulk::pages");
-        // and the generated stream pages by itself on Query Service
-        let streamed = Customers::stream(&mut conn).unwrap().count();
+        // and the generated stream reads past the cap by itself on Query Service (a cursor)
+        let streamed = Customer::stream(&mut conn).unwrap().count();
         assert_eq!(streamed as i64, total, "{label}: stream");
+        // also for a relation without a key, duplicates and NULLs included: each row once
+        let mut want: Vec<Option<String>> = luma_profile::table
+            .select(luma_profile::_id)
+            .load(&mut direct.get().unwrap())
+            .unwrap();
+        assert!(want.len() > 60_000 && want.len() > bulk::PLATFORM_ROW_LIMIT);
+        let mut got: Vec<Option<String>> = LumaProfile::stream(&mut conn)
+            .unwrap()
+            .map(|r| r.unwrap()._id)
+            .collect();
+        want.sort();
+        got.sort();
+        assert!(
+            got == want,
+            "{label}: key-less stream read {} rows",
+            got.len()
+        );
+        // a stream dropped early leaves no transaction or cursor behind
+        let first: Vec<LumaProfile> = LumaProfile::stream(&mut conn)
+            .unwrap()
+            .take(3)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(first.len(), 3);
+        assert_eq!(
+            LumaProfile::stream(&mut conn).unwrap().count(),
+            want.len(),
+            "{label}: the cursor name is free again"
+        );
+        assert_eq!(
+            Customer::list(&mut conn, 5, 0).unwrap().len(),
+            5,
+            "{label}: the connection is usable"
+        );
         assert_eq!(
             qs.refusals().len(),
             0,

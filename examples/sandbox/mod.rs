@@ -5,7 +5,9 @@
 //! Needs crates: bigdecimal, chrono, serde_json, uuid.
 //!
 //! Notes from generation:
-//! - daily_event_counts: no primary key, unique NOT NULL index, `_id` or `id` column, and no [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)
+//! - daily_event_counts: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
+//! - luma_profile: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
+//! - order_items: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
 
 pub mod schema;
 pub mod types;

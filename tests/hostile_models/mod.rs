@@ -7,9 +7,12 @@
 //! Notes from generation:
 //! - composite type point_holder: field at has type point with no Rust type; columns of this type are left out of the models unless you map point in [aep_diesel.types]
 //! - event_like.spot: type point_holder has no Rust type; the column is in table! but left out of the models (map it in [aep_diesel.types])
-//! - no_key_at_all: no primary key, unique NOT NULL index, `_id` or `id` column, and no [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)
+//! - event_like: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
+//! - no_key_at_all: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
 //! - odd_types.search: type tsvector has no Rust type; the column is in table! but left out of the models (map it in [aep_diesel.types])
 //! - odd_types.spot: type point has no Rust type; the column is in table! but left out of the models (map it in [aep_diesel.types])
+//! - parent: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
+//! - select_view: no single-column primary key, unique NOT NULL index, Data Distiller key or [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)
 //! - wide: 64 columns; needs diesel feature 64-column-tables
 
 pub mod schema;

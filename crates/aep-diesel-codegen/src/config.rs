@@ -16,7 +16,8 @@
 //! derives = ["serde::Serialize", "serde::Deserialize"]
 //! views = true                              # read-only models for views and materialized views
 //! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables" / "none"
-//! read_only_tables = ["luma_.*"]           # read-only models: much less to compile
+//! read_only_tables = ["luma_.*"]           # read-only models
+//! query_service_writable = ["my_.*"]        # models that may write on Query Service (default: none)
 //! [aep_diesel.keys]                          # keys for tables without a primary key
 //! luma_profile = ["_id"]
 //! [aep_diesel.types]                         # Rust types for SQL types aep-diesel does not know
@@ -88,6 +89,10 @@ pub struct Options {
     /// codegen benchmark), so a sandbox of thousands of datasets that the program only reads should
     /// list them here. Default: none (views are always read-only).
     pub read_only_tables: Vec<String>,
+    /// Regexes (anchored) of tables whose models may write on Query Service. Query Service takes no
+    /// `UPDATE` or `DELETE` and documents no `INSERT … VALUES`, so models refuse writes there unless
+    /// listed here. Default: none.
+    pub query_service_writable: Vec<String>,
     /// Keys for tables without a primary key, by table name.
     pub keys: BTreeMap<String, Vec<String>>,
     /// Rust types for SQL types aep-diesel does not know, by SQL type name. The value must be a type whose
@@ -113,6 +118,7 @@ impl Default for Options {
             views: true,
             allow_tables: AllowTables::FkRelatedTables,
             read_only_tables: Vec::new(),
+            query_service_writable: Vec::new(),
             keys: BTreeMap::new(),
             types: BTreeMap::new(),
             output_dir: PathBuf::from("src/schema"),
@@ -165,6 +171,8 @@ struct AepSection {
     allow_tables_to_appear_in_same_query: Option<AllowTables>,
     #[serde(default)]
     read_only_tables: Vec<String>,
+    #[serde(default)]
+    query_service_writable: Vec<String>,
     #[serde(default)]
     keys: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -256,6 +264,7 @@ impl Options {
             o.allow_tables = at;
         }
         o.read_only_tables = a.read_only_tables;
+        o.query_service_writable = a.query_service_writable;
         o.keys = a.keys;
         o.types = a.types;
         for (table, cols) in &o.keys {
@@ -268,7 +277,16 @@ impl Options {
         }
         let _ = o.filter()?; // validate the regexes now
         o.read_only_matcher()?;
+        o.query_service_writable_matcher()?;
         Ok(o)
+    }
+
+    /// The compiled `query_service_writable` patterns.
+    pub(crate) fn query_service_writable_matcher(&self) -> Result<Vec<regex::Regex>> {
+        Ok(compile_patterns(
+            &self.query_service_writable,
+            "query_service_writable",
+        )?)
     }
 
     /// The compiled `read_only_tables` patterns.

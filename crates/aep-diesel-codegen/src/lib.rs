@@ -371,13 +371,19 @@ pub(crate) struct TablePlan<'a> {
     pub schema_prefix: Option<String>,
     /// The model module name.
     pub module: String,
-    /// The read struct's name.
+    /// The read struct's name (singular: `Customer` for `customers`).
     pub strukt: String,
+    /// The insert struct's name (`NewCustomer`).
+    pub new_name: String,
+    /// The changes struct's name (`CustomerChanges`).
+    pub changes_name: String,
     pub cols: Vec<ColPlan<'a>>,
     /// Indexes into `cols` of the chosen key.
     pub key: Option<(Vec<usize>, KeySource)>,
     /// Listed in `read_only_tables`.
     pub read_only: bool,
+    /// Listed in `query_service_writable`.
+    pub writable_on_query_service: bool,
 }
 
 impl TablePlan<'_> {
@@ -401,16 +407,6 @@ impl TablePlan<'_> {
 
     pub fn writable(&self) -> bool {
         !self.t.kind.is_view() && !self.read_only
-    }
-
-    pub fn key_note(&self) -> String {
-        match &self.key {
-            Some((cols, src)) => {
-                let names: Vec<&str> = cols.iter().map(|i| self.cols[*i].c.name.as_str()).collect();
-                format!("Keyed by {} ({}).", names.join(", "), src.describe())
-            }
-            None => "No key: no find, update or delete.".into(),
-        }
     }
 }
 
@@ -648,17 +644,27 @@ impl<'a> Plan<'a> {
         };
 
         let read_only = opts.read_only_matcher()?;
+        let qs_writable = opts.query_service_writable_matcher()?;
         let mut table_idents = Names::with_reserved(&["sql_types"]);
         let mut modules = Names::with_reserved(&["schema", "types", "mod"]);
         // Names are handed out in order (they depend on each other); the rest of each table's plan is
         // independent, so it runs on every core.
-        let named_tables: Vec<(&Table, String, String)> = selected
+        // Every generated type name comes from the one allocator the custom types used, so no two
+        // generated types anywhere share a name.
+        let named_tables: Vec<(&Table, String, String, [String; 3])> = selected
             .into_iter()
             .map(|t| {
+                let row = type_names.claim(pascal(&naming::singular(&t.name)));
+                let names = [
+                    row.clone(),
+                    type_names.claim(format!("New{row}")),
+                    type_names.claim(format!("{row}Changes")),
+                ];
                 (
                     t,
                     table_idents.claim(snake(&t.name)),
                     modules.claim(snake(&t.name)),
+                    names,
                 )
             })
             .collect();
@@ -666,24 +672,23 @@ impl<'a> Plan<'a> {
             .map_or(1, |n| n.get())
             .clamp(1, 8);
         let per = named_tables.len().div_ceil(workers).max(1);
+        let ctx = PlanCtx {
+            opts,
+            lookup: &lookup,
+            settle: &settle,
+            read_only: &read_only,
+            qs_writable: &qs_writable,
+        };
         let parts: Vec<Vec<TableOutcome<'a>>> = std::thread::scope(|scope| {
-            let (lookup, settle, read_only) = (&lookup, &settle, &read_only);
+            let ctx = &ctx;
             let handles: Vec<_> = named_tables
                 .chunks(per)
                 .map(|chunk| {
                     scope.spawn(move || {
                         chunk
                             .iter()
-                            .map(|(t, ident, module)| {
-                                plan_table(
-                                    opts,
-                                    t,
-                                    ident.clone(),
-                                    module.clone(),
-                                    lookup,
-                                    settle,
-                                    read_only,
-                                )
+                            .map(|(t, ident, module, names)| {
+                                plan_table(ctx, t, ident.clone(), module.clone(), names.clone())
                             })
                             .collect::<Vec<_>>()
                     })
@@ -758,22 +763,32 @@ impl Needs {
     }
 }
 
+/// What planning a table needs besides the table: shared by the planning threads.
+struct PlanCtx<'c> {
+    opts: &'c Options,
+    lookup: &'c (dyn Fn(&SqlType) -> Option<Named> + Sync),
+    settle: &'c (dyn Fn(&mut Mapped) + Sync),
+    read_only: &'c [regex::Regex],
+    qs_writable: &'c [regex::Regex],
+}
+
 /// Plan one table: column names and types, key, warnings.
 fn plan_table<'a>(
-    opts: &Options,
+    ctx: &PlanCtx<'_>,
     t: &'a Table,
     ident: String,
     module: String,
-    lookup: &(dyn Fn(&SqlType) -> Option<Named> + Sync),
-    settle: &(dyn Fn(&mut Mapped) + Sync),
-    read_only: &[regex::Regex],
+    [strukt, new_name, changes_name]: [String; 3],
 ) -> TableOutcome<'a> {
+    let PlanCtx {
+        opts,
+        lookup,
+        settle,
+        read_only,
+        qs_writable,
+    } = *ctx;
     let mut warnings = Vec::new();
     let mut needs = Needs::default();
-    let mut strukt = pascal(&t.name);
-    if RESERVED_TYPE_NAMES.contains(&strukt.as_str()) {
-        strukt.push('2');
-    }
     let mut col_idents =
         Names::with_reserved(&["table", "columns", "dsl", "star", "all_columns", &ident]);
     let mut ordered: Vec<&Column> = t.columns.iter().collect();
@@ -808,10 +823,12 @@ fn plan_table<'a>(
         ));
     }
     let key = choose_key(opts, t, &cols, &mut warnings);
-    if key.is_none() {
+    let proven = matches!(&key, Some((cols, src)) if cols.len() == 1
+        && !matches!(src, KeySource::UnderscoreId | KeySource::Id));
+    if !proven {
         warnings.push(format!(
-            "{}: no primary key, unique NOT NULL index, `_id` or `id` column, and no \
-             [aep_diesel.keys] entry: no find, update or delete (inserts and reads only)",
+            "{}: no single-column primary key, unique NOT NULL index, Data Distiller key or \
+             [aep_diesel.keys] entry: no find, update, delete or keyed paging (inserts and reads only)",
             t.name
         ));
     }
@@ -825,11 +842,14 @@ fn plan_table<'a>(
     TableOutcome {
         table: TablePlan {
             read_only: read_only.iter().any(|r| r.is_match(&t.name)),
+            writable_on_query_service: qs_writable.iter().any(|r| r.is_match(&t.name)),
             t,
             ident,
             schema_prefix,
             module,
             strukt,
+            new_name,
+            changes_name,
             cols,
             key,
         },
@@ -965,7 +985,7 @@ mod tests {
         assert!(
             g.warnings
                 .iter()
-                .any(|w| w.starts_with("events: no primary key"))
+                .any(|w| w.starts_with("events: no single-column primary key"))
         );
         // identity ALWAYS is left out of the insert struct
         assert!(
@@ -984,6 +1004,35 @@ mod tests {
             generate(&model(), &Options::default()).unwrap(),
             "deterministic"
         );
+    }
+
+    #[test]
+    fn writes_and_keys_follow_the_configuration() {
+        let g = generate(&model(), &Options::default()).unwrap();
+        let parent = &g.files["b_parent.rs"];
+        assert!(parent.contains("impl aep_diesel::model::Write for BParent {}"));
+        assert!(
+            !parent.contains("WRITABLE_ON_QUERY_SERVICE"),
+            "refused there by default"
+        );
+        assert!(!g.files["events.rs"].contains("model::Keyed for"));
+
+        let o = Options {
+            query_service_writable: vec!["b_.*".into()],
+            read_only_tables: vec!["a_child".into()],
+            keys: [("events".to_string(), vec!["payload".to_string()])].into(),
+            ..Options::default()
+        };
+        let g = generate(&model(), &o).unwrap();
+        assert!(
+            g.files["b_parent.rs"].contains("const WRITABLE_ON_QUERY_SERVICE: bool = true;"),
+            "{}",
+            g.files["b_parent.rs"]
+        );
+        let child = &g.files["a_child.rs"];
+        assert!(child.contains("model::Keyed for AChild"));
+        assert!(!child.contains("model::Create for") && !child.contains("pub struct NewAChild"));
+        assert!(g.files["events.rs"].contains("impl aep_diesel::model::Keyed for Event {"));
     }
 
     #[test]

@@ -135,6 +135,37 @@ pub fn pascal(name: &str) -> String {
     out
 }
 
+/// The singular of an English plural table name's last word, as Diesel users name row structs
+/// (`customers` → `customer`, `order_items` → `order_item`, `categories` → `category`); words that do
+/// not look plural (`luma_web_data`, `status`, `analysis`) stay as they are.
+pub fn singular(name: &str) -> String {
+    let (head, last) = match name.rfind('_') {
+        Some(i) => (&name[..=i], &name[i + 1..]),
+        None => ("", name),
+    };
+    let lower = last.to_ascii_lowercase();
+    let keep = |n: usize| format!("{head}{}", &last[..last.len() - n]);
+    let unchanged = [
+        "data", "news", "series", "species", "status", "bus", "gas", "access", "analysis",
+    ];
+    if last.len() < 3 || unchanged.contains(&lower.as_str()) || !lower.is_ascii() {
+        return name.to_string();
+    }
+    if lower.ends_with("ies") && last.len() > 3 {
+        return format!("{}y", keep(3));
+    }
+    if ["sses", "shes", "ches", "xes", "zes"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
+        return keep(2);
+    }
+    if lower.ends_with('s') && !["ss", "us", "is"].iter().any(|e| lower.ends_with(e)) {
+        return keep(1);
+    }
+    name.to_string()
+}
+
 /// Hands out names, never the same one twice and never a reserved one: a clash gets `_2`, `_3`, …
 #[derive(Debug, Default)]
 pub struct Names {
@@ -177,6 +208,29 @@ pub fn lit(s: &str) -> String {
 /// `s` as a single line for a `///` or `//` comment.
 pub fn doc_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod singular_tests {
+    #[test]
+    fn plural_table_names_become_singular() {
+        for (plural, one) in [
+            ("customers", "customer"),
+            ("order_items", "order_item"),
+            ("categories", "category"),
+            ("web_sessions", "web_session"),
+            ("boxes", "box"),
+            ("addresses", "address"),
+            ("luma_web_data", "luma_web_data"),
+            ("status", "status"),
+            ("match", "match"),
+            ("2024_campaigns", "2024_campaign"),
+            ("daily_event_counts", "daily_event_count"),
+            ("Web Sessions", "Web Session"),
+        ] {
+            assert_eq!(super::singular(plural), one, "{plural}");
+        }
+    }
 }
 
 #[cfg(test)]
