@@ -1,5 +1,10 @@
-//! Typed CRUD with the models generated for the sample sandbox (`examples/sandbox/`, written by
-//! `cargo run --example generate`).
+//! Typed CRUD with the models generated for the sample sandbox: the `sample-sandbox` crate in
+//! `examples/sandbox/`, written by `cargo run --example generate`. A service names the datasets it
+//! uses as Cargo features of that crate, and compiles only those:
+//!
+//! ```toml
+//! sample-sandbox = { path = "examples/sandbox", features = ["customers", "orders", "luma_web_data"] }
+//! ```
 //!
 //! ```text
 //! cargo run --example crud
@@ -10,8 +15,7 @@ use std::str::FromStr;
 use aep_diesel_testkit::{LocalServer, report, sample};
 use bigdecimal::BigDecimal;
 
-#[allow(dead_code)]
-mod sandbox;
+use sample_sandbox as sandbox;
 
 use aep_diesel::model::prelude::*;
 

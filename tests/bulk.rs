@@ -9,9 +9,7 @@ use bigdecimal::BigDecimal;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-#[allow(dead_code)]
-#[path = "../examples/sandbox/mod.rs"]
-mod sandbox;
+use sample_sandbox as sandbox;
 
 use aep_diesel::model::prelude::*;
 

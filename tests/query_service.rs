@@ -5,9 +5,7 @@
 //! binary" switches.
 mod common;
 
-#[allow(dead_code)]
-#[path = "../examples/sandbox/mod.rs"]
-mod sandbox;
+use sample_sandbox as sandbox;
 
 use aep_diesel::model::prelude::*;
 

@@ -18,41 +18,41 @@
 pub mod schema;
 pub mod types;
 
-/// Model and CRUD for table `child`.
+/// Model of table `child`.
 pub mod child;
-/// Model and CRUD for table `conn_keyed`.
+/// Model of table `conn_keyed`.
 pub mod conn_keyed;
-/// Model and CRUD for table `event_like`.
+/// Model of table `event_like`.
 pub mod event_like;
-/// Model and CRUD for table `mod`.
+/// Model of table `mod`.
 pub mod mod_;
-/// Model and CRUD for table `new_option`.
+/// Model of table `new_option`.
 pub mod new_option;
-/// Model and CRUD for table `no_key_at_all`.
+/// Model of table `no_key_at_all`.
 pub mod no_key_at_all;
-/// Model and CRUD for table `odd_types`.
+/// Model of table `odd_types`.
 pub mod odd_types;
-/// Model and CRUD for table `Option`.
+/// Model of table `Option`.
 pub mod option;
-/// Model and CRUD for table `option`.
+/// Model of table `option`.
 pub mod option_2;
-/// Model and CRUD for table `override_me`.
+/// Model of table `override_me`.
 pub mod override_me;
-/// Model and CRUD for table `parent`.
+/// Model of table `parent`.
 pub mod parent;
-/// Model and CRUD for table `schema`.
+/// Model of table `schema`.
 pub mod schema_2;
-/// Model and CRUD for table `Select`.
+/// Model of table `Select`.
 pub mod select;
-/// Model and CRUD for view `select_view`.
+/// Model of view `select_view`.
 pub mod select_view;
-/// Model and CRUD for table `sql_types`.
+/// Model of table `sql_types`.
 pub mod sql_types;
-/// Model and CRUD for table `table`.
+/// Model of table `table`.
 pub mod table;
-/// Model and CRUD for table `types`.
+/// Model of table `types`.
 pub mod types_2;
-/// Model and CRUD for table `uniq`.
+/// Model of table `uniq`.
 pub mod uniq;
-/// Model and CRUD for table `wide`.
+/// Model of table `wide`.
 pub mod wide;

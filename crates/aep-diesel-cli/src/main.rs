@@ -126,6 +126,10 @@ enum Command {
         /// Also save the schema model read from the database as JSON.
         #[arg(long)]
         save_model: Option<PathBuf>,
+        /// Write a crate with this package name (Cargo.toml, src/lib.rs, one Cargo feature per table
+        /// or view) instead of modules; overrides `[aep_diesel.crate] name`.
+        #[arg(long = "crate", value_name = "NAME")]
+        package: Option<String>,
     },
 }
 
@@ -218,6 +222,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             check,
             no_rustfmt,
             save_model,
+            package,
         } => {
             let mut options = if config.exists() {
                 Options::from_file(&config)?
@@ -231,6 +236,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             };
             if let Some(dir) = out {
                 options.output_dir = dir;
+            }
+            if let Some(name) = package {
+                options.package = Some(match options.package.take() {
+                    Some(mut p) => {
+                        p.name = name;
+                        p
+                    }
+                    None => aep_diesel_codegen::config::Package::new(name),
+                });
             }
             let start = Instant::now();
             let model = match &from {

@@ -84,15 +84,28 @@ fn generate_checks_writes_and_works_offline_from_json() {
         .output()
         .unwrap();
     ok(out);
-    // the same files as the committed ones
-    for entry in std::fs::read_dir(&out_dir).unwrap() {
-        let entry = entry.unwrap();
-        let committed = root("examples/sandbox").join(entry.file_name());
-        assert_eq!(
-            std::fs::read(entry.path()).unwrap(),
-            std::fs::read(committed).unwrap()
-        );
+    // the same files as the committed crate
+    let mut compared = 0;
+    for sub in ["", "src"] {
+        for entry in std::fs::read_dir(out_dir.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().is_dir() {
+                continue;
+            }
+            let committed = root("examples/sandbox").join(sub).join(entry.file_name());
+            assert_eq!(
+                std::fs::read(entry.path()).unwrap(),
+                std::fs::read(&committed).unwrap(),
+                "{}",
+                committed.display()
+            );
+            compared += 1;
+        }
     }
+    assert!(
+        compared > 10,
+        "Cargo.toml, lib.rs, schema.rs, types.rs and the models"
+    );
     // offline: no server reachable at all, from the saved JSON, --check passes
     let offline = |args: &[&str]| {
         Command::new(BIN)
@@ -117,13 +130,27 @@ fn generate_checks_writes_and_works_offline_from_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     // a hand edit makes --check fail with exit code 1 and name the file; generate repairs it
-    let orders = out_dir.join("orders.rs");
+    let orders = out_dir.join("src/orders.rs");
     std::fs::write(&orders, "// edited\n").unwrap();
     let out = offline(&["generate", "--check"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("orders.rs"));
     assert!(offline(&["generate"]).status.success());
     assert!(offline(&["generate", "--check"]).status.success());
+    // --crate renames the package; the rest is the same
+    let out = offline(&["generate", "--crate", "my-models", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cargo.toml"));
+    assert!(
+        offline(&["generate", "--crate", "my-models"])
+            .status
+            .success()
+    );
+    let manifest = std::fs::read_to_string(out_dir.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"my-models\""), "{manifest}");
+    let out = offline(&["generate", "--crate", "9 lives"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[aep_diesel.crate] name must"));
 }
 
 #[test]

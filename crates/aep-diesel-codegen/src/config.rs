@@ -22,6 +22,11 @@
 //! luma_profile = ["_id"]
 //! [aep_diesel.types]                         # Rust types for SQL types aep-diesel does not know
 //! citext = "String"
+//! [aep_diesel.crate]                         # write a crate, one Cargo feature per relation
+//! name = "sandbox-models"                    # its package name (turns crate mode on)
+//! aep_diesel = { path = "../aep-diesel" }   # its aep-diesel dependency (default: version 0.1)
+//! [aep_diesel.crate.dependencies]            # extra dependencies, e.g. for `derives`
+//! my_derives = { path = "../my_derives" }
 //! ```
 
 use std::collections::BTreeMap;
@@ -102,7 +107,71 @@ pub struct Options {
     pub output_dir: PathBuf,
     /// File name of the schema module. Default: `schema.rs`.
     pub schema_file: String,
+    /// Write a self-contained crate into `output_dir` instead of modules: `Cargo.toml` with one
+    /// feature per table or view (none on by default), `src/lib.rs` and the modules beside it.
+    /// Default: `None` (modules).
+    pub package: Option<Package>,
 }
+
+/// The generated crate's package settings (`[aep_diesel.crate]`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Package {
+    /// The package name: ASCII letters, digits, `-` and `_`.
+    pub name: String,
+    /// The aep-diesel dependency as a TOML value, e.g. `{ path = "../aep-diesel" }`. Default:
+    /// `"0.1"`, this generator's release line.
+    pub aep_diesel: String,
+    /// Extra dependencies (name → TOML value), e.g. the crates of configured `derives`. serde is
+    /// added by itself when a derive names it. Default: none.
+    pub dependencies: BTreeMap<String, String>,
+}
+
+impl Package {
+    /// A package named `name`, with the default aep-diesel dependency and no extra ones; the name
+    /// is checked when generating.
+    pub fn new(name: impl Into<String>) -> Self {
+        Package {
+            name: name.into(),
+            aep_diesel: format!("{:?}", DEFAULT_AEP_DIESEL),
+            dependencies: BTreeMap::new(),
+        }
+    }
+
+    /// Set the aep-diesel dependency (a TOML value, e.g. `{ path = "../aep-diesel" }`).
+    pub fn aep_diesel(mut self, value: impl Into<String>) -> Self {
+        self.aep_diesel = value.into();
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let n = &self.name;
+        let ok = !n.is_empty()
+            && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(Error::setting(
+                "[aep_diesel.crate] name",
+                "must start with an ASCII letter and hold only ASCII letters, digits, - and _",
+            ));
+        }
+        for (key, value) in std::iter::once(("aep_diesel", &self.aep_diesel))
+            .chain(self.dependencies.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            if format!("x = {value}").parse::<toml::Table>().is_err() {
+                return Err(Error::setting(
+                    format!("[aep_diesel.crate] {key}"),
+                    "is not a TOML value (e.g. \"1\" or { path = \"../x\" })",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The aep-diesel version a generated crate depends on unless told otherwise.
+const DEFAULT_AEP_DIESEL: &str = "0.1";
 
 impl Default for Options {
     fn default() -> Self {
@@ -123,6 +192,7 @@ impl Default for Options {
             types: BTreeMap::new(),
             output_dir: PathBuf::from("src/schema"),
             schema_file: "schema.rs".into(),
+            package: None,
         }
     }
 }
@@ -177,6 +247,17 @@ struct AepSection {
     keys: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     types: BTreeMap<String, String>,
+    #[serde(rename = "crate")]
+    package: Option<PackageToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackageToml {
+    name: String,
+    aep_diesel: Option<toml::Value>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, toml::Value>,
 }
 
 /// `[print_schema]` keys of diesel that aep-diesel does not apply, refused rather than ignored.
@@ -267,6 +348,19 @@ impl Options {
         o.query_service_writable = a.query_service_writable;
         o.keys = a.keys;
         o.types = a.types;
+        if let Some(p) = a.package {
+            let mut package = Package::new(p.name);
+            if let Some(v) = p.aep_diesel {
+                package.aep_diesel = v.to_string();
+            }
+            package.dependencies = p
+                .dependencies
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect();
+            package.validate()?;
+            o.package = Some(package);
+        }
         for (table, cols) in &o.keys {
             if cols.is_empty() {
                 return Err(Error::setting(
@@ -380,5 +474,32 @@ mod tests {
         assert!(err("[print_schema]\nfilter = { only_tables = [\"(\"] }").contains("only_tables"));
         assert!(err("[aep_diesel.keys]\nt = []").contains("lists no columns"));
         assert!(err("[print_schema]\ncolumn_sorting = \"random\"").contains("column_sorting"));
+        assert!(
+            err("[aep_diesel.crate]\nname = \"9 lives\"").contains("[aep_diesel.crate] name must")
+        );
+        assert!(err("[aep_diesel.crate]\nversion = \"1\"").contains("version"));
+    }
+
+    #[test]
+    fn reads_the_crate_section() {
+        let o = Options::from_toml(
+            r#"
+            [aep_diesel.crate]
+            name = "sandbox-models"
+            aep_diesel = { path = "../aep-diesel" }
+            [aep_diesel.crate.dependencies]
+            my_derives = { path = "../d", version = "0.2" }
+            "#,
+        )
+        .unwrap();
+        let p = o.package.unwrap();
+        assert_eq!(p.name, "sandbox-models");
+        assert_eq!(p.aep_diesel, r#"{ path = "../aep-diesel" }"#);
+        assert_eq!(
+            p.dependencies["my_derives"],
+            r#"{ path = "../d", version = "0.2" }"#
+        );
+        assert_eq!(Package::new("x").aep_diesel, "\"0.1\"");
+        assert!(Options::default().package.is_none());
     }
 }

@@ -62,6 +62,10 @@ impl Generated {
         let mut changed = Vec::new();
         for (name, text) in &self.files {
             let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+            }
             if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
                 std::fs::write(&path, text)
                     .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
@@ -105,22 +109,37 @@ impl Generated {
         result.map(|()| self)
     }
 
+    /// `.rs` files an earlier run generated (they start with [`HEADER`]) in the directories this
+    /// run writes to, that this run did not generate.
     fn stale_files(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Ok(Vec::new());
-        };
+        let subdirs: BTreeSet<&str> = self
+            .files
+            .keys()
+            .map(|name| name.rsplit_once('/').map_or("", |(d, _)| d))
+            .collect();
         let mut stale = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".rs") || self.files.contains_key(&name) {
+        for sub in subdirs {
+            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
                 continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            if text.starts_with(HEADER) {
-                stale.push(path);
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let name = if sub.is_empty() {
+                    file.clone()
+                } else {
+                    format!("{sub}/{file}")
+                };
+                if !file.ends_with(".rs") || self.files.contains_key(&name) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if text.starts_with(HEADER) {
+                    stale.push(path);
+                }
             }
         }
+        stale.sort();
         stale.sort();
         Ok(stale)
     }
@@ -132,16 +151,21 @@ fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
     let src = work.join("src");
     std::fs::create_dir_all(&src).map_err(|e| io("creating a directory", e))?;
     std::fs::write(work.join("rustfmt.toml"), "").map_err(|e| io("writing rustfmt.toml", e))?;
-    for (name, text) in files.iter() {
-        std::fs::write(src.join(name), text).map_err(|e| io("writing a file", e))?;
-    }
-    // rustfmt formats the modules a file declares, so mod.rs (which declares all the others) is left
-    // out of the batches and formatted alone, through stdin.
+    // rustfmt formats the modules a file declares, so the root (mod.rs or src/lib.rs, which declares
+    // all the others) is left out of the batches and formatted alone, through stdin.
+    let is_root = |n: &str| n == "mod.rs" || n == "src/lib.rs";
     let names: Vec<String> = files
         .keys()
-        .filter(|n| n.as_str() != "mod.rs")
+        .filter(|n| n.ends_with(".rs") && !is_root(n))
         .cloned()
         .collect();
+    for name in &names {
+        let path = src.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("creating a directory", e))?;
+        }
+        std::fs::write(path, &files[name]).map_err(|e| io("writing a file", e))?;
+    }
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
@@ -202,13 +226,14 @@ fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
         let text = std::fs::read_to_string(src.join(name)).map_err(|e| io("reading a file", e))?;
         files.insert(name.clone(), text);
     }
-    if let Some(m) = files.get("mod.rs").cloned() {
-        let out = run(&["--emit".as_ref(), "stdout".as_ref()], Some(&m))?;
+    let roots: Vec<String> = files.keys().filter(|n| is_root(n)).cloned().collect();
+    for root in roots {
+        let out = run(&["--emit".as_ref(), "stdout".as_ref()], Some(&files[&root]))?;
         let text = String::from_utf8(out).map_err(|_| Error::Rustfmt {
             message: "it returned non-UTF-8".into(),
             source: None,
         })?;
-        files.insert("mod.rs".into(), text);
+        files.insert(root, text);
     }
     Ok(())
 }
@@ -216,12 +241,27 @@ fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
 /// Generate the files for `model`. Never fails because of one odd table: tables that cannot get a full
 /// model get a smaller one (no key: no find, update or delete) and a line in
 /// [`Generated::warnings`]. Fails only on invalid options.
+///
+/// With [`Options::package`] set, the files make a crate: `Cargo.toml`, `src/lib.rs` and the modules
+/// in `src/`, every table and view behind its own Cargo feature.
 pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
-    let plan = Plan::new(model, options)?;
+    let mut plan = Plan::new(model, options)?;
+    let src = if options.package.is_some() {
+        "src/"
+    } else {
+        ""
+    };
+    let schema_file = if options.package.is_some() {
+        "schema.rs"
+    } else {
+        options.schema_file.as_str()
+    };
     let mut files = BTreeMap::new();
-    files.insert(options.schema_file.clone(), schema::render(&plan));
-    if !plan.generated_types.is_empty() || plan.unknown.values().any(|u| u.rust.is_some()) {
-        files.insert("types.rs".to_string(), rust_types::render(&plan));
+    files.insert(format!("{src}{schema_file}"), schema::render(&plan));
+    let has_types =
+        !plan.generated_types.is_empty() || plan.unknown.values().any(|u| u.rust.is_some());
+    if has_types {
+        files.insert(format!("{src}types.rs"), rust_types::render(&plan));
     }
     // Model files are independent: render them on every core.
     let workers = std::thread::available_parallelism()
@@ -237,7 +277,7 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|t| (format!("{}.rs", t.module), models::render(plan, t)))
+                        .map(|t| (format!("{src}{}.rs", t.module), models::render(plan, t)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -248,7 +288,22 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
             .collect()
     });
     files.extend(rendered.into_iter().flatten());
-    files.insert("mod.rs".to_string(), render_mod(&plan, &files));
+    match &options.package {
+        Some(package) => {
+            let manifest = render_manifest(&mut plan, package);
+            files.insert("Cargo.toml".to_string(), manifest);
+            files.insert(
+                "src/lib.rs".to_string(),
+                render_mod(&plan, schema_file, has_types),
+            );
+        }
+        None => {
+            files.insert(
+                "mod.rs".to_string(),
+                render_mod(&plan, schema_file, has_types),
+            );
+        }
+    }
     Ok(Generated {
         files,
         warnings: plan.warnings.clone(),
@@ -257,7 +312,108 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
     })
 }
 
-fn render_mod(plan: &Plan<'_>, files: &BTreeMap<String, String>) -> String {
+/// The crates generated code may name, with the version requirement a generated crate uses: the
+/// release lines Diesel 2.3 supports.
+const CRATE_VERSIONS: &[(&str, &str)] = &[
+    ("bigdecimal", "0.4"),
+    ("chrono", "0.4"),
+    ("ipnetwork", "0.21"),
+    ("serde_json", "1"),
+    ("uuid", "1"),
+];
+
+/// The Diesel release the generated code is written for (aep-diesel pins it).
+const DIESEL_VERSION: &str = "2.3.14";
+
+/// A generated crate's `Cargo.toml`: its dependencies, and one feature per table or view.
+fn render_manifest(plan: &mut Plan<'_>, package: &config::Package) -> String {
+    let mut s = String::new();
+    s.push_str(&HEADER.replacen("//", "#", 1));
+    s.push_str("\n[package]\n");
+    s.push_str(&format!("name = {}\n", naming::lit(&package.name)));
+    s.push_str("version = \"0.1.0\"\nedition = \"2024\"\npublish = false\n");
+    s.push_str(&format!(
+        "description = {}\n",
+        naming::lit(&format!(
+            "Diesel schema and models of database {}, generated by aep-diesel",
+            plan.model.database
+        ))
+    ));
+    // Crates named by configured derives (`serde::Serialize` → serde).
+    let mut derive_crates = BTreeSet::new();
+    for d in &plan.opts.derives {
+        if let Some((krate, _)) = d.split_once("::") {
+            if !matches!(krate, "diesel" | "std" | "core" | "alloc") {
+                derive_crates.insert(krate.to_string());
+            }
+        }
+    }
+    let serde = derive_crates.contains("serde");
+    s.push_str("\n[dependencies]\n");
+    let mut deps: BTreeMap<String, String> = BTreeMap::new();
+    deps.insert("aep-diesel".into(), package.aep_diesel.clone());
+    let features: Vec<String> = std::iter::once("postgres")
+        .chain(plan.needs.features.iter().copied())
+        .map(naming::lit)
+        .collect();
+    deps.insert(
+        "diesel".into(),
+        format!(
+            "{{ version = \"{DIESEL_VERSION}\", features = [{}] }}",
+            features.join(", ")
+        ),
+    );
+    for krate in &plan.needs.crates {
+        let version = CRATE_VERSIONS
+            .iter()
+            .find(|(k, _)| k == krate)
+            .map_or("*", |(_, v)| v);
+        let value = if serde && matches!(*krate, "chrono" | "bigdecimal" | "uuid") {
+            format!("{{ version = \"{version}\", features = [\"serde\"] }}")
+        } else {
+            format!("\"{version}\"")
+        };
+        deps.insert(krate.to_string(), value);
+    }
+    if serde {
+        deps.insert(
+            "serde".into(),
+            "{ version = \"1\", features = [\"derive\"] }".into(),
+        );
+    }
+    for krate in &derive_crates {
+        if krate != "serde" && !package.dependencies.contains_key(krate) {
+            plan.warnings.push(format!(
+                "derive {krate}::…: the crate is not a dependency of the generated crate; add it under \
+                 [aep_diesel.crate.dependencies]"
+            ));
+        }
+    }
+    for (k, v) in &package.dependencies {
+        deps.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &deps {
+        s.push_str(&format!("{k} = {v}\n"));
+    }
+    s.push_str(
+        "\n# One feature per table or view, named like its module; none is on by default, so a program\n\
+         # compiles only the relations it names. Joins compile when both sides are on.\n[features]\n",
+    );
+    let mut modules: Vec<&str> = plan.tables.iter().map(|t| t.module.as_str()).collect();
+    modules.sort_unstable();
+    s.push_str("all-tables = [\n");
+    for m in &modules {
+        s.push_str(&format!("    {},\n", naming::lit(m)));
+    }
+    s.push_str("]\n");
+    for m in &modules {
+        s.push_str(&format!("{m} = []\n"));
+    }
+    s
+}
+
+fn render_mod(plan: &Plan<'_>, schema_file: &str, has_types: bool) -> String {
+    let krate = plan.opts.package.is_some();
     let mut s = String::new();
     s.push_str(HEADER);
     s.push('\n');
@@ -267,38 +423,47 @@ fn render_mod(plan: &Plan<'_>, files: &BTreeMap<String, String>) -> String {
         naming::doc_line(&schemas),
         naming::doc_line(&plan.model.database)
     ));
-    let features: Vec<String> = std::iter::once("postgres".to_string())
-        .chain(plan.needs.features.iter().map(|f| f.to_string()))
-        .collect();
-    s.push_str(&format!(
-        "//! Needs diesel with features: {}.\n",
-        features.join(", ")
-    ));
-    if !plan.needs.crates.is_empty() {
-        let crates: Vec<&str> = plan.needs.crates.iter().copied().collect();
-        s.push_str(&format!("//! Needs crates: {}.\n", crates.join(", ")));
+    if krate {
+        s.push_str(
+            "//! Every table and view is behind a Cargo feature named like its module, and none is on\n\
+             //! by default: name the ones a program uses (`features = [\"orders\"]`), or `all-tables`.\n\
+             //! Joins between two tables compile when both are on.\n//!\n",
+        );
+    } else {
+        let features: Vec<String> = std::iter::once("postgres".to_string())
+            .chain(plan.needs.features.iter().map(|f| f.to_string()))
+            .collect();
+        s.push_str(&format!(
+            "//! Needs diesel with features: {}.\n",
+            features.join(", ")
+        ));
+        if !plan.needs.crates.is_empty() {
+            let crates: Vec<&str> = plan.needs.crates.iter().copied().collect();
+            s.push_str(&format!("//! Needs crates: {}.\n", crates.join(", ")));
+        }
     }
     if !plan.warnings.is_empty() {
-        s.push_str("//!\n//! Notes from generation:\n");
+        if !krate {
+            s.push_str("//!\n");
+        }
+        s.push_str("//! Notes from generation:\n");
         for w in &plan.warnings {
             s.push_str(&format!("//! - {}\n", naming::doc_line(w)));
         }
     }
     s.push('\n');
-    let schema_mod = plan.opts.schema_file.trim_end_matches(".rs");
+    let schema_mod = schema_file.trim_end_matches(".rs");
     if schema_mod != "schema" {
-        s.push_str(&format!(
-            "#[path = {}]\n",
-            naming::lit(&plan.opts.schema_file)
-        ));
+        s.push_str(&format!("#[path = {}]\n", naming::lit(schema_file)));
     }
     s.push_str("pub mod schema;\n");
-    if files.contains_key("types.rs") {
+    if has_types {
         s.push_str("pub mod types;\n");
     }
     s.push('\n');
     for t in &plan.tables {
-        s.push_str(&format!("/// Model and CRUD for {}.\n", t.describe()));
+        s.push_str(&format!("/// Model of {}.\n", t.describe()));
+        s.push_str(&plan.gate([t.module.as_str()], ""));
         s.push_str(&format!("pub mod {};\n", t.module));
     }
     s
@@ -436,6 +601,9 @@ pub(crate) struct Plan<'a> {
     pub unknown: BTreeMap<(String, String), Unknown>,
     pub warnings: Vec<String>,
     pub needs: Needs,
+    /// In crate mode, the features (table modules) each `sql_types` marker and its Rust type serve,
+    /// directly or through a composite type that holds it. `None`: modules, nothing gated.
+    pub marker_users: Option<BTreeMap<String, BTreeSet<String>>>,
 }
 
 /// Type names the generated code uses unqualified: a table or type must not take them.
@@ -482,6 +650,7 @@ impl<'a> Plan<'a> {
             unknown: BTreeMap::new(),
             warnings: Vec::new(),
             needs: Needs::default(),
+            marker_users: None,
         };
         let mut selected: Vec<&Table> = model
             .tables
@@ -708,7 +877,85 @@ impl<'a> Plan<'a> {
         for gt in &plan.generated_types {
             plan.needs.columns(gt.fields.len());
         }
+        if let Some(package) = &opts.package {
+            package.validate()?;
+            plan.marker_users = Some(plan.marker_users());
+        }
         Ok(plan)
+    }
+
+    /// Which table modules each marker serves: those whose columns name it, and those whose
+    /// columns name a composite type that holds it, at any depth.
+    fn marker_users(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let inner: BTreeMap<&str, Vec<String>> = self
+            .generated_types
+            .iter()
+            .map(|gt| {
+                let mut m = Vec::new();
+                for (_, mapped) in &gt.fields {
+                    mapped.sql.markers(&mut m);
+                }
+                (gt.name.as_str(), m)
+            })
+            .collect();
+        let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for gt in &self.generated_types {
+            users.entry(gt.name.clone()).or_default();
+        }
+        for u in self.unknown.values() {
+            users.entry(u.marker.clone()).or_default();
+        }
+        for t in &self.tables {
+            let mut stack = Vec::new();
+            for c in &t.cols {
+                c.mapped.sql.markers(&mut stack);
+            }
+            let mut seen = BTreeSet::new();
+            while let Some(m) = stack.pop() {
+                if !seen.insert(m.clone()) {
+                    continue;
+                }
+                if let Some(more) = inner.get(m.as_str()) {
+                    stack.extend(more.iter().cloned());
+                }
+                users.entry(m).or_default().insert(t.module.clone());
+            }
+        }
+        users
+    }
+
+    /// The `#[cfg]` line (with its newline and `indent`) that compiles an item only when one of the
+    /// features is on; empty outside crate mode. No feature at all gives `cfg(any())`: never.
+    pub fn gate<'f>(&self, features: impl IntoIterator<Item = &'f str>, indent: &str) -> String {
+        if self.opts.package.is_none() {
+            return String::new();
+        }
+        let list: Vec<String> = features
+            .into_iter()
+            .map(|f| format!("feature = {}", naming::lit(f)))
+            .collect();
+        match list.len() {
+            1 => format!("{indent}#[cfg({})]\n", list[0]),
+            _ => format!("{indent}#[cfg(any({}))]\n", list.join(", ")),
+        }
+    }
+
+    /// The `#[cfg]` line for items of the marker `marker` (its `sql_types` struct, its Rust type).
+    pub fn gate_marker(&self, marker: &str, indent: &str) -> String {
+        let users = self.marker_users.as_ref().and_then(|u| u.get(marker));
+        self.gate(users.into_iter().flatten().map(String::as_str), indent)
+    }
+
+    /// The `#[cfg]` line for an item that needs every one of `features` (a join between tables).
+    pub fn gate_all(&self, features: &[&str]) -> String {
+        if self.opts.package.is_none() {
+            return String::new();
+        }
+        let list: Vec<String> = features
+            .iter()
+            .map(|f| format!("feature = {}", naming::lit(f)))
+            .collect();
+        format!("#[cfg(all({}))]\n", list.join(", "))
     }
 
     /// `base` derives followed by the configured extra ones, without repeats.

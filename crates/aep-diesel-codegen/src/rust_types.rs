@@ -31,6 +31,7 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
             doc_line(&u.pg_name)
         )
         .unwrap();
+        s.push_str(&plan.gate_marker(&u.marker, ""));
         writeln!(
             s,
             "impl diesel::deserialize::FromSql<{SQL}{}, diesel::pg::Pg> for {rust} {{",
@@ -49,6 +50,7 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
 }
 
 fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
+    let gate = plan.gate_marker(&gt.name, "");
     let readable = gt.fields.iter().all(|(_, m)| m.rust.is_some());
     let writable = readable && gt.fields.iter().all(|(_, m)| m.writable);
     writeln!(s, "/// The `{}` composite type.", doc_line(&gt.ct.name)).unwrap();
@@ -64,7 +66,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         .unwrap();
         writeln!(
             s,
-            "#[derive(Debug, Clone, PartialEq)]\npub struct {};",
+            "{gate}#[derive(Debug, Clone, PartialEq)]\npub struct {};",
             gt.name
         )
         .unwrap();
@@ -79,6 +81,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
     if writable {
         base.push("diesel::expression::AsExpression");
     }
+    s.push_str(&gate);
     writeln!(s, "#[derive({})]", plan.derives(&base)).unwrap();
     writeln!(s, "#[diesel(sql_type = {SQL}{})]", gt.name).unwrap();
     writeln!(s, "pub struct {} {{", gt.name).unwrap();
@@ -118,6 +121,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         }
     };
     let st = tuple(&sts);
+    s.push_str(&gate);
     writeln!(
         s,
         "impl diesel::deserialize::FromSql<{SQL}{}, diesel::pg::Pg> for {} {{",
@@ -138,6 +142,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
     s.push_str("    }\n}\n");
     if writable {
         s.push('\n');
+        s.push_str(&gate);
         writeln!(
             s,
             "impl diesel::serialize::ToSql<{SQL}{}, diesel::pg::Pg> for {} {{",
@@ -159,6 +164,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
 }
 
 fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
+    let gate = plan.gate_marker(&gt.name, "");
     writeln!(s, "/// The `{}` enum.", doc_line(&gt.ct.name)).unwrap();
     if let Some(c) = &gt.ct.comment {
         writeln!(s, "///\n/// {}", doc_line(c)).unwrap();
@@ -173,6 +179,7 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         "diesel::deserialize::FromSqlRow",
         "diesel::expression::AsExpression",
     ];
+    s.push_str(&gate);
     writeln!(s, "#[derive({})]", plan.derives(&base)).unwrap();
     writeln!(s, "#[diesel(sql_type = {SQL}{})]", gt.name).unwrap();
     writeln!(s, "pub enum {} {{", gt.name).unwrap();
@@ -181,6 +188,7 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         writeln!(s, "    {variant},").unwrap();
     }
     s.push_str("}\n\n");
+    s.push_str(&gate);
     writeln!(s, "impl {} {{", gt.name).unwrap();
     s.push_str("    /// The label as stored in the database.\n");
     s.push_str("    pub fn as_str(&self) -> &'static str {\n        match self {\n");
@@ -188,6 +196,7 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         writeln!(s, "            Self::{variant} => {},", lit(label)).unwrap();
     }
     s.push_str("        }\n    }\n}\n\n");
+    s.push_str(&gate);
     writeln!(
         s,
         "impl diesel::serialize::ToSql<{SQL}{}, diesel::pg::Pg> for {} {{",
@@ -200,6 +209,7 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
          \x20       Ok(diesel::serialize::IsNull::No)\n\
          \x20   }\n}\n\n",
     );
+    s.push_str(&gate);
     writeln!(
         s,
         "impl diesel::deserialize::FromSql<{SQL}{}, diesel::pg::Pg> for {} {{",

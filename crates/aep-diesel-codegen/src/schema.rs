@@ -46,16 +46,35 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
     for b in blocks {
         s.push_str(&b);
     }
+    // In crate mode a join compiles when both tables' features are on.
+    let feature: BTreeMap<&str, &str> = plan
+        .tables
+        .iter()
+        .map(|t| (t.ident.as_str(), t.module.as_str()))
+        .collect();
+    let both = |a: &str, b: &str| plan.gate_all(&[feature[a], feature[b]]);
     let joins = joinables(plan);
     if !joins.is_empty() {
         s.push('\n');
         for (child, parent, fk) in &joins {
+            s.push_str(&both(child, parent));
             writeln!(s, "diesel::joinable!({child} -> {parent} ({fk}));").unwrap();
         }
     }
     for group in allow_groups(plan) {
         s.push('\n');
-        if group.len() <= ALLOW_MACRO_MAX {
+        if plan.marker_users.is_some() {
+            for (i, a) in group.iter().enumerate() {
+                for b in &group[i + 1..] {
+                    s.push_str(&both(a, b));
+                    writeln!(
+                        s,
+                        "diesel::allow_tables_to_appear_in_same_query!({a}, {b});"
+                    )
+                    .unwrap();
+                }
+            }
+        } else if group.len() <= ALLOW_MACRO_MAX {
             s.push_str("diesel::allow_tables_to_appear_in_same_query!(\n");
             for t in &group {
                 writeln!(s, "    {t},").unwrap();
@@ -119,6 +138,7 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
         }
         first = false;
         writeln!(s, "    /// The `{}` {what}.", doc_line(name)).unwrap();
+        s.push_str(&plan.gate_marker(marker, "    "));
         writeln!(s, "    #[derive({})]", derives.join(", ")).unwrap();
         if schema.is_empty() || schema == "public" || schema == "pg_catalog" {
             writeln!(s, "    #[diesel(postgres_type(name = {}))]", lit(name)).unwrap();
@@ -137,6 +157,7 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
 }
 
 fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
+    s.push_str(&plan.gate([t.module.as_str()], ""));
     s.push_str("diesel::table! {\n");
     let mut markers = Vec::new();
     for c in &t.cols {

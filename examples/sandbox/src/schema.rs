@@ -3,46 +3,55 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `commerce_order` composite type.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "commerce_order"))]
     pub struct CommerceOrder;
 
     /// The `device_kind` enum.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "device_kind"))]
     pub struct DeviceKind;
 
     /// The `luma_web_data_commerce` composite type.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "luma_web_data_commerce"))]
     pub struct LumaWebDataCommerce;
 
     /// The `luma_web_data_web` composite type.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "luma_web_data_web"))]
     pub struct LumaWebDataWeb;
 
     /// The `order_status` enum.
+    #[cfg(feature = "orders")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "order_status"))]
     pub struct OrderStatus;
 
     /// The `productlistitems_e` composite type.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "productlistitems_e"))]
     pub struct ProductlistitemsE;
 
     /// The `web_webpagedetails` composite type.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "web_webpagedetails"))]
     pub struct WebWebpagedetails;
 
     /// The `web_webreferrer` composite type.
+    #[cfg(feature = "luma_web_data")]
     #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "web_webreferrer"))]
     pub struct WebWebreferrer;
 }
 
+#[cfg(feature = "_2024_campaigns")]
 diesel::table! {
     #[sql_name = "2024_campaigns"]
     _2024_campaigns (campaign_id) {
@@ -59,6 +68,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "web_sessions")]
 diesel::table! {
     #[sql_name = "Web Sessions"]
     web_sessions (session_id) {
@@ -73,6 +83,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "customer_order_totals")]
 diesel::table! {
     /// Order count and spend per customer
     // view: read-only
@@ -84,6 +95,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "customers")]
 diesel::table! {
     /// Customers of the Luma store
     customers (id) {
@@ -98,6 +110,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "daily_event_counts")]
 diesel::table! {
     // materialized view: read-only
     // no key: the first column stands in for diesel's primary key; no find, update or delete
@@ -108,6 +121,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "luma_profile")]
 diesel::table! {
     /// Luma customer profiles (Profile dataset)
     luma_profile (_id) {
@@ -122,6 +136,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::DeviceKind;
@@ -144,6 +159,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "match_")]
 diesel::table! {
     #[sql_name = "match"]
     match_ (id) {
@@ -165,6 +181,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "order_items")]
 diesel::table! {
     order_items (order_id, line_no) {
         order_id -> Int8,
@@ -175,6 +192,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "orders")]
 diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::OrderStatus;
@@ -190,6 +208,7 @@ diesel::table! {
     }
 }
 
+#[cfg(feature = "segment_members")]
 diesel::table! {
     segment_members (member_key) {
         member_key -> Text,
@@ -198,7 +217,14 @@ diesel::table! {
     }
 }
 
+#[cfg(all(feature = "order_items", feature = "orders"))]
 diesel::joinable!(order_items -> orders (order_id));
+#[cfg(all(feature = "orders", feature = "customers"))]
 diesel::joinable!(orders -> customers (customer_id));
 
-diesel::allow_tables_to_appear_in_same_query!(customers, order_items, orders,);
+#[cfg(all(feature = "customers", feature = "order_items"))]
+diesel::allow_tables_to_appear_in_same_query!(customers, order_items);
+#[cfg(all(feature = "customers", feature = "orders"))]
+diesel::allow_tables_to_appear_in_same_query!(customers, orders);
+#[cfg(all(feature = "order_items", feature = "orders"))]
+diesel::allow_tables_to_appear_in_same_query!(order_items, orders);

@@ -2,6 +2,7 @@
 //! Rust types for the database's composite (XDM object) and enum types.
 
 /// The `commerce_order` composite type.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -17,6 +18,7 @@ pub struct CommerceOrder {
     pub purchase_id: Option<String>,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::CommerceOrder, diesel::pg::Pg>
     for CommerceOrder
 {
@@ -41,6 +43,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::CommerceOrder, diese
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::CommerceOrder, diesel::pg::Pg>
     for CommerceOrder
 {
@@ -60,6 +63,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::CommerceOrder, diesel::p
 }
 
 /// The `device_kind` enum.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -83,6 +87,7 @@ pub enum DeviceKind {
     Other,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl DeviceKind {
     /// The label as stored in the database.
     pub fn as_str(&self) -> &'static str {
@@ -95,6 +100,7 @@ impl DeviceKind {
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::DeviceKind, diesel::pg::Pg> for DeviceKind {
     fn to_sql<'b>(
         &'b self,
@@ -105,6 +111,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::DeviceKind, diesel::pg::
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::DeviceKind, diesel::pg::Pg>
     for DeviceKind
 {
@@ -120,6 +127,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::DeviceKind, diesel::
 }
 
 /// The `luma_web_data_commerce` composite type.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -134,6 +142,7 @@ pub struct LumaWebDataCommerce {
     pub checkouts_value: Option<f64>,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::LumaWebDataCommerce, diesel::pg::Pg>
     for LumaWebDataCommerce
 {
@@ -153,6 +162,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::LumaWebDataCommerce,
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::LumaWebDataCommerce, diesel::pg::Pg>
     for LumaWebDataCommerce
 {
@@ -168,6 +178,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::LumaWebDataCommerce, die
 }
 
 /// The `luma_web_data_web` composite type.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -182,6 +193,7 @@ pub struct LumaWebDataWeb {
     pub webreferrer: Option<WebWebreferrer>,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::LumaWebDataWeb, diesel::pg::Pg>
     for LumaWebDataWeb
 {
@@ -194,6 +206,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::LumaWebDataWeb, dies
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::LumaWebDataWeb, diesel::pg::Pg>
     for LumaWebDataWeb
 {
@@ -212,6 +225,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::LumaWebDataWeb, diesel::
 }
 
 /// The `order_status` enum.
+#[cfg(feature = "orders")]
 #[derive(
     Debug,
     Clone,
@@ -235,6 +249,7 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+#[cfg(feature = "orders")]
 impl OrderStatus {
     /// The label as stored in the database.
     pub fn as_str(&self) -> &'static str {
@@ -247,6 +262,7 @@ impl OrderStatus {
     }
 }
 
+#[cfg(feature = "orders")]
 impl diesel::serialize::ToSql<super::schema::sql_types::OrderStatus, diesel::pg::Pg>
     for OrderStatus
 {
@@ -259,6 +275,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::OrderStatus, diesel::pg:
     }
 }
 
+#[cfg(feature = "orders")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::OrderStatus, diesel::pg::Pg>
     for OrderStatus
 {
@@ -274,6 +291,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::OrderStatus, diesel:
 }
 
 /// The `productlistitems_e` composite type.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -290,6 +308,7 @@ pub struct ProductlistitemsE {
     pub price_total: Option<bigdecimal::BigDecimal>,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::ProductlistitemsE, diesel::pg::Pg>
     for ProductlistitemsE
 {
@@ -317,6 +336,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::ProductlistitemsE, d
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::ProductlistitemsE, diesel::pg::Pg>
     for ProductlistitemsE
 {
@@ -337,6 +357,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::ProductlistitemsE, diese
 }
 
 /// The `web_webpagedetails` composite type.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -352,6 +373,7 @@ pub struct WebWebpagedetails {
     pub is_home_page: Option<bool>,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::WebWebpagedetails, diesel::pg::Pg>
     for WebWebpagedetails
 {
@@ -373,6 +395,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::WebWebpagedetails, d
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::WebWebpagedetails, diesel::pg::Pg>
     for WebWebpagedetails
 {
@@ -392,6 +415,7 @@ impl diesel::serialize::ToSql<super::schema::sql_types::WebWebpagedetails, diese
 }
 
 /// The `web_webreferrer` composite type.
+#[cfg(feature = "luma_web_data")]
 #[derive(
     Debug,
     Clone,
@@ -407,6 +431,7 @@ pub struct WebWebreferrer {
     pub type_: Option<String>,
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::deserialize::FromSql<super::schema::sql_types::WebWebreferrer, diesel::pg::Pg>
     for WebWebreferrer
 {
@@ -422,6 +447,7 @@ impl diesel::deserialize::FromSql<super::schema::sql_types::WebWebreferrer, dies
     }
 }
 
+#[cfg(feature = "luma_web_data")]
 impl diesel::serialize::ToSql<super::schema::sql_types::WebWebreferrer, diesel::pg::Pg>
     for WebWebreferrer
 {
