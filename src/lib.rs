@@ -48,6 +48,7 @@ mod error;
 mod failure;
 pub mod inspect;
 mod libpq;
+mod macros;
 pub mod model;
 mod options;
 pub mod platform;

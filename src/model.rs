@@ -81,124 +81,173 @@ pub trait Keyed: Model {
     fn key(&self) -> Option<Self::OwnedKey>;
 }
 
-/// The values of one new row: written by generated code in the table's column order.
+/// The values of one new row, written by generated code: one [`Values`] call per column, in the
+/// table's order. The same walk gives the column list, the values, and their count.
 pub trait Insert {
     /// The model the row belongs to.
     type Model: Model;
-    /// The columns written, in order.
-    const COLUMNS: &'static [&'static str];
-    /// Write the values, separated by `, ` (`DEFAULT` for a value the server fills).
-    fn walk_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+    /// Pass each column's value to `w` (`w.value::<sql::col, _>(&self.col)?`).
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()>;
 }
 
-/// Changes to one row: written by generated code as `"col" = $n, …` for the fields that are set.
+/// Changes to one row, written by generated code: one [`Set`] call per column that may change.
 pub trait Changes {
     /// The model the changes belong to.
     type Model: Model;
-    /// Write the assignments of the set fields, separated by `, `.
-    fn walk_set<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+    /// Pass each changeable column's field to `w` (`w.column::<sql::col, _>(&self.col)?`).
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()>;
+
     /// Whether no field is set.
-    fn is_empty(&self) -> bool;
+    fn is_empty(&self) -> bool {
+        let mut w = Set::counting();
+        // Counting writes nothing, so it cannot fail.
+        self.walk(&mut w).is_ok() && w.n == 0
+    }
 }
 
-/// Writes the values of one new row for generated [`Insert`] impls: each value a bind parameter, or
-/// `DEFAULT` where the server fills an absent one.
-pub struct Values<'x, 'o, 'b> {
-    out: &'x mut AstPass<'o, 'b, Pg>,
+/// What a [`Values`] or [`Set`] walk produces.
+enum Walk<'o, 'b> {
+    /// Only count.
+    Count,
+    /// The column identifiers, comma-separated.
+    Columns(AstPass<'o, 'b, Pg>),
+    /// The values (or assignments) as bind parameters, comma-separated.
+    Binds(AstPass<'o, 'b, Pg>),
+}
+
+/// Receives the values of one new row from a generated [`Insert`] impl. Each call names the column
+/// by its Diesel column type, which gives both its SQL name and its SQL type.
+pub struct Values<'o, 'b> {
+    walk: Walk<'o, 'b>,
     n: usize,
 }
 
-impl<'x, 'o, 'b> Values<'x, 'o, 'b> {
-    /// Start writing values to `out`.
-    pub fn new(out: &'x mut AstPass<'o, 'b, Pg>) -> Self {
-        Values { out, n: 0 }
-    }
-
-    fn sep(&mut self) {
-        if self.n > 0 {
-            self.out.push_sql(", ");
+impl<'o, 'b> Values<'o, 'b> {
+    fn counting() -> Self {
+        Values {
+            walk: Walk::Count,
+            n: 0,
         }
+    }
+
+    fn next(&mut self) -> Option<&mut AstPass<'o, 'b, Pg>> {
+        let n = self.n;
         self.n += 1;
+        match &mut self.walk {
+            Walk::Count => None,
+            Walk::Columns(out) | Walk::Binds(out) => {
+                if n > 0 {
+                    out.push_sql(", ");
+                }
+                Some(out)
+            }
+        }
     }
 
-    /// The next value, bound with the column's SQL type `ST`.
-    pub fn value<ST, T>(&mut self, v: &'b T) -> QueryResult<()>
+    /// The value of column `C`.
+    pub fn value<C, T>(&mut self, v: &'b T) -> QueryResult<()>
     where
-        Pg: HasSqlType<ST>,
-        T: ToSql<ST, Pg> + ?Sized,
+        C: diesel::Column,
+        Pg: HasSqlType<C::SqlType>,
+        T: ToSql<C::SqlType, Pg> + ?Sized,
     {
-        self.sep();
-        self.out.push_bind_param::<ST, T>(v)
+        let columns = matches!(self.walk, Walk::Columns(_));
+        match self.next() {
+            None => Ok(()),
+            Some(out) if columns => out.push_identifier(C::NAME),
+            Some(out) => out.push_bind_param::<C::SqlType, T>(v),
+        }
     }
 
-    /// The next value, or `DEFAULT` (the server fills it) when absent.
-    pub fn or_default<ST, T>(&mut self, v: &'b Option<T>) -> QueryResult<()>
+    /// The value of column `C`, or `DEFAULT` (the server fills it) when absent.
+    pub fn or_default<C, T>(&mut self, v: &'b Option<T>) -> QueryResult<()>
     where
-        Pg: HasSqlType<ST>,
-        T: ToSql<ST, Pg>,
+        C: diesel::Column,
+        Pg: HasSqlType<C::SqlType>,
+        T: ToSql<C::SqlType, Pg>,
     {
-        self.sep();
-        match v {
-            Some(v) => self.out.push_bind_param::<ST, T>(v),
-            None => {
-                self.out.push_sql("DEFAULT");
+        let columns = matches!(self.walk, Walk::Columns(_));
+        match (self.next(), v) {
+            (None, _) => Ok(()),
+            (Some(out), _) if columns => out.push_identifier(C::NAME),
+            (Some(out), Some(v)) => out.push_bind_param::<C::SqlType, T>(v),
+            (Some(out), None) => {
+                out.push_sql("DEFAULT");
                 Ok(())
             }
         }
     }
 }
 
-/// Writes the assignments of a generated [`Changes`] impl: `"col" = $n` for each field that is set.
-pub struct Set<'x, 'o, 'b> {
-    out: &'x mut AstPass<'o, 'b, Pg>,
+/// Receives the fields of a generated [`Changes`] impl: `"col" = $n` for each one that is set.
+pub struct Set<'o, 'b> {
+    walk: Walk<'o, 'b>,
     n: usize,
 }
 
-impl<'x, 'o, 'b> Set<'x, 'o, 'b> {
-    /// Start writing assignments to `out`.
-    pub fn new(out: &'x mut AstPass<'o, 'b, Pg>) -> Self {
-        Set { out, n: 0 }
+impl<'o, 'b> Set<'o, 'b> {
+    fn counting() -> Self {
+        Set {
+            walk: Walk::Count,
+            n: 0,
+        }
     }
 
-    fn assign(&mut self, column: &str) -> QueryResult<()> {
-        if self.n > 0 {
-            self.out.push_sql(", ");
-        }
+    fn assign<C: diesel::Column>(&mut self) -> QueryResult<Option<&mut AstPass<'o, 'b, Pg>>> {
+        let n = self.n;
         self.n += 1;
-        self.out.push_identifier(column)?;
-        self.out.push_sql(" = ");
-        Ok(())
+        match &mut self.walk {
+            Walk::Count => Ok(None),
+            Walk::Columns(out) | Walk::Binds(out) => {
+                if n > 0 {
+                    out.push_sql(", ");
+                }
+                out.push_identifier(C::NAME)?;
+                out.push_sql(" = ");
+                Ok(Some(out))
+            }
+        }
     }
 
-    /// Set a NOT NULL `column` when `v` is `Some`.
-    pub fn column<ST, T>(&mut self, column: &str, v: &'b Option<T>) -> QueryResult<()>
+    /// Set the NOT NULL column `C` when `v` is `Some`.
+    pub fn column<C, T>(&mut self, v: &'b Option<T>) -> QueryResult<()>
     where
-        Pg: HasSqlType<ST>,
-        T: ToSql<ST, Pg>,
+        C: diesel::Column,
+        Pg: HasSqlType<C::SqlType>,
+        T: ToSql<C::SqlType, Pg>,
     {
         match v {
-            Some(v) => {
-                self.assign(column)?;
-                self.out.push_bind_param::<ST, T>(v)
-            }
+            Some(v) => match self.assign::<C>()? {
+                Some(out) => out.push_bind_param::<C::SqlType, T>(v),
+                None => Ok(()),
+            },
             None => Ok(()),
         }
     }
 
-    /// Set a nullable `column` when `v` is `Some`: `Some(None)` sets it to NULL.
-    pub fn nullable<ST, T>(&mut self, column: &str, v: &'b Option<Option<T>>) -> QueryResult<()>
+    /// Set the nullable column `C` when `v` is `Some`: `Some(None)` sets it to NULL.
+    pub fn nullable<C, T>(&mut self, v: &'b Option<Option<T>>) -> QueryResult<()>
     where
-        Pg: HasSqlType<ST>,
-        Option<T>: ToSql<ST, Pg>,
+        C: diesel::Column,
+        Pg: HasSqlType<C::SqlType>,
+        Option<T>: ToSql<C::SqlType, Pg>,
     {
         match v {
-            Some(v) => {
-                self.assign(column)?;
-                self.out.push_bind_param::<ST, Option<T>>(v)
-            }
+            Some(v) => match self.assign::<C>()? {
+                Some(out) => out.push_bind_param::<C::SqlType, Option<T>>(v),
+                None => Ok(()),
+            },
             None => Ok(()),
         }
     }
+}
+
+/// The number of columns an [`Insert`] row writes.
+fn column_count<N: Insert>(row: &N) -> usize {
+    let mut w = Values::counting();
+    // Counting writes nothing, so it cannot fail.
+    let _ = row.walk(&mut w);
+    w.n
 }
 
 /// The SQL type a model loads as: its columns' types, in field order.
@@ -621,17 +670,25 @@ where
         out.unsafe_to_cache_prepared();
         out.push_sql("INSERT INTO ");
         self.table.walk_ast(out.reborrow())?;
+        if self.rows.first().map(column_count) == Some(0) {
+            // Every column is filled by the server (create_many sends such rows one at a time).
+            out.push_sql(" DEFAULT VALUES RETURNING ");
+            return <N::Model as Loadable>::walk_columns(&self.returning, &mut out);
+        }
         out.push_sql(" (");
-        for (i, c) in N::COLUMNS.iter().enumerate() {
-            if i > 0 {
-                out.push_sql(", ");
-            }
-            out.push_identifier(c)?;
+        if let Some(first) = self.rows.first() {
+            first.walk(&mut Values {
+                walk: Walk::Columns(out.reborrow()),
+                n: 0,
+            })?;
         }
         out.push_sql(") VALUES ");
         for (i, row) in self.rows.iter().enumerate() {
             out.push_sql(if i == 0 { "(" } else { ", (" });
-            row.walk_values(&mut out)?;
+            row.walk(&mut Values {
+                walk: Walk::Binds(out.reborrow()),
+                n: 0,
+            })?;
             out.push_sql(")");
         }
         out.push_sql(" RETURNING ");
@@ -660,7 +717,10 @@ where
                 out.push_sql("UPDATE ");
                 self.table.walk_ast(out.reborrow())?;
                 out.push_sql(" SET ");
-                changes.walk_set(&mut out)?;
+                changes.walk(&mut Set {
+                    walk: Walk::Binds(out.reborrow()),
+                    n: 0,
+                })?;
             }
             None => {
                 out.push_sql("DELETE FROM ");
@@ -684,11 +744,8 @@ struct NoChanges<M>(PhantomData<M>);
 
 impl<M: Model> Changes for NoChanges<M> {
     type Model = M;
-    fn walk_set<'b>(&'b self, _: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+    fn walk<'b>(&'b self, _: &mut Set<'_, 'b>) -> QueryResult<()> {
         Ok(())
-    }
-    fn is_empty(&self) -> bool {
-        true
     }
 }
 
@@ -734,7 +791,11 @@ pub trait Create: Loadable {
         crate::bulk::in_batches(
             conn,
             rows,
-            N::COLUMNS.len(),
+            // A row without columns is sent alone (DEFAULT VALUES takes one row).
+            match rows.first().map_or(1, column_count) {
+                0 => usize::from(u16::MAX),
+                n => n,
+            },
             |conn, chunk| {
                 let q = InsertRows {
                     table: Self::Table::default(),

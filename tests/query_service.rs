@@ -318,14 +318,10 @@ struct NewWritable {
 
 impl aep_diesel::model::Insert for NewWritable {
     type Model = WritableCustomer;
-    const COLUMNS: &'static [&'static str] = &["email", "name"];
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<diesel::sql_types::Text, _>(&self.email)?;
-        w.value::<diesel::sql_types::Text, _>(&self.name)
+    fn walk<'b>(&'b self, w: &mut aep_diesel::model::Values<'_, 'b>) -> QueryResult<()> {
+        use sandbox::schema::customers;
+        w.value::<customers::email, _>(&self.email)?;
+        w.value::<customers::name, _>(&self.name)
     }
 }
 

@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::child as sql;
 
@@ -23,12 +24,12 @@ pub struct Child {
 }
 
 impl aep_diesel::model::Model for Child {
-    type Table = super::schema::child::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Child {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::child::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i64;
     type OwnedKey = i64;
 
@@ -56,20 +57,14 @@ pub struct NewChild {
 
 impl aep_diesel::model::Insert for NewChild {
     type Model = Child;
-    const COLUMNS: &'static [&'static str] =
-        &["id", "pa", "pb", "up", "first_owner", "second_owner"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.or_default::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::pa>, _>(&self.pa)?;
-        w.value::<SqlTypeOf<sql::pb>, _>(&self.pb)?;
-        w.value::<SqlTypeOf<sql::up>, _>(&self.up)?;
-        w.value::<SqlTypeOf<sql::first_owner>, _>(&self.first_owner)?;
-        w.value::<SqlTypeOf<sql::second_owner>, _>(&self.second_owner)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.or_default::<sql::id, _>(&self.id)?;
+        w.value::<sql::pa, _>(&self.pa)?;
+        w.value::<sql::pb, _>(&self.pb)?;
+        w.value::<sql::up, _>(&self.up)?;
+        w.value::<sql::first_owner, _>(&self.first_owner)?;
+        w.value::<sql::second_owner, _>(&self.second_owner)?;
         Ok(())
     }
 }
@@ -88,24 +83,12 @@ pub struct ChildChanges {
 impl aep_diesel::model::Changes for ChildChanges {
     type Model = Child;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::pa>, _>("pa", &self.pa)?;
-        w.nullable::<SqlTypeOf<sql::pb>, _>("pb", &self.pb)?;
-        w.nullable::<SqlTypeOf<sql::up>, _>("up", &self.up)?;
-        w.nullable::<SqlTypeOf<sql::first_owner>, _>("first_owner", &self.first_owner)?;
-        w.nullable::<SqlTypeOf<sql::second_owner>, _>("second_owner", &self.second_owner)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::pa, _>(&self.pa)?;
+        w.nullable::<sql::pb, _>(&self.pb)?;
+        w.nullable::<sql::up, _>(&self.up)?;
+        w.nullable::<sql::first_owner, _>(&self.first_owner)?;
+        w.nullable::<sql::second_owner, _>(&self.second_owner)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.pa.is_none()
-            && self.pb.is_none()
-            && self.up.is_none()
-            && self.first_owner.is_none()
-            && self.second_owner.is_none()
     }
 }

@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::conn_keyed as sql;
 
@@ -21,12 +22,12 @@ pub struct ConnKeyed {
 }
 
 impl aep_diesel::model::Model for ConnKeyed {
-    type Table = super::schema::conn_keyed::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("conn");
 }
 
 impl aep_diesel::model::Keyed for ConnKeyed {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::conn_keyed::conn>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::conn>;
     type Key = str;
     type OwnedKey = String;
 
@@ -50,17 +51,12 @@ pub struct NewConnKeyed {
 
 impl aep_diesel::model::Insert for NewConnKeyed {
     type Model = ConnKeyed;
-    const COLUMNS: &'static [&'static str] = &["conn", "changes", "limit", "offset"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::conn>, _>(&self.conn)?;
-        w.value::<SqlTypeOf<sql::changes>, _>(&self.changes)?;
-        w.value::<SqlTypeOf<sql::limit>, _>(&self.limit)?;
-        w.value::<SqlTypeOf<sql::offset>, _>(&self.offset)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::conn, _>(&self.conn)?;
+        w.value::<sql::changes, _>(&self.changes)?;
+        w.value::<sql::limit, _>(&self.limit)?;
+        w.value::<sql::offset, _>(&self.offset)?;
         Ok(())
     }
 }
@@ -77,18 +73,10 @@ pub struct ConnKeyedChanges {
 impl aep_diesel::model::Changes for ConnKeyedChanges {
     type Model = ConnKeyed;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::changes>, _>("changes", &self.changes)?;
-        w.nullable::<SqlTypeOf<sql::limit>, _>("limit", &self.limit)?;
-        w.nullable::<SqlTypeOf<sql::offset>, _>("offset", &self.offset)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::changes, _>(&self.changes)?;
+        w.nullable::<sql::limit, _>(&self.limit)?;
+        w.nullable::<sql::offset, _>(&self.offset)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.changes.is_none() && self.limit.is_none() && self.offset.is_none()
     }
 }

@@ -7,9 +7,11 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::Values;
+use diesel::QueryResult;
 
 use super::schema::event_like as sql;
+use super::types;
 
 /// A row of table `event_like`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
@@ -18,12 +20,12 @@ use super::schema::event_like as sql;
 pub struct EventLike {
     pub _id: Option<String>,
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
-    pub payload: Option<super::types::OuterThing>,
+    pub payload: Option<types::OuterThing>,
     // `spot` (point_holder) is left out: no Rust type for it; map it in [aep_diesel.types].
 }
 
 impl aep_diesel::model::Model for EventLike {
-    type Table = super::schema::event_like::table;
+    type Table = sql::table;
 }
 
 impl aep_diesel::model::Create for EventLike {}
@@ -35,21 +37,16 @@ impl aep_diesel::model::Create for EventLike {}
 pub struct NewEventLike {
     pub _id: Option<String>,
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
-    pub payload: Option<super::types::OuterThing>,
+    pub payload: Option<types::OuterThing>,
 }
 
 impl aep_diesel::model::Insert for NewEventLike {
     type Model = EventLike;
-    const COLUMNS: &'static [&'static str] = &["_id", "timestamp", "payload"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::_id>, _>(&self._id)?;
-        w.value::<SqlTypeOf<sql::timestamp>, _>(&self.timestamp)?;
-        w.value::<SqlTypeOf<sql::payload>, _>(&self.payload)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::_id, _>(&self._id)?;
+        w.value::<sql::timestamp, _>(&self.timestamp)?;
+        w.value::<sql::payload, _>(&self.payload)?;
         Ok(())
     }
 }

@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::mod_ as sql;
 
@@ -19,12 +20,12 @@ pub struct Mod {
 }
 
 impl aep_diesel::model::Model for Mod {
-    type Table = super::schema::mod_::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Mod {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::mod_::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -46,15 +47,10 @@ pub struct NewMod {
 
 impl aep_diesel::model::Insert for NewMod {
     type Model = Mod;
-    const COLUMNS: &'static [&'static str] = &["id", "v"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::v>, _>(&self.v)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::id, _>(&self.id)?;
+        w.value::<sql::v, _>(&self.v)?;
         Ok(())
     }
 }
@@ -69,16 +65,8 @@ pub struct ModChanges {
 impl aep_diesel::model::Changes for ModChanges {
     type Model = Mod;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::v>, _>("v", &self.v)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::v, _>(&self.v)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.v.is_none()
     }
 }

@@ -5,9 +5,11 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::odd_types as sql;
+use super::types;
 
 /// A row of table `odd_types`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
@@ -27,17 +29,17 @@ pub struct OddType {
     pub counts: Option<Vec<Option<i32>>>,
     pub at_time: Option<chrono::NaiveTime>,
     pub local_ts: Option<chrono::NaiveDateTime>,
-    pub nested: Option<super::types::OuterThing>,
-    pub kind: Option<super::types::WeirdEnum>,
+    pub nested: Option<types::OuterThing>,
+    pub kind: Option<types::WeirdEnum>,
 }
 
 impl aep_diesel::model::Model for OddType {
-    type Table = super::schema::odd_types::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for OddType {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::odd_types::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -67,44 +69,26 @@ pub struct NewOddType {
     pub counts: Option<Vec<Option<i32>>>,
     pub at_time: Option<chrono::NaiveTime>,
     pub local_ts: Option<chrono::NaiveDateTime>,
-    pub nested: Option<super::types::OuterThing>,
-    pub kind: Option<super::types::WeirdEnum>,
+    pub nested: Option<types::OuterThing>,
+    pub kind: Option<types::WeirdEnum>,
 }
 
 impl aep_diesel::model::Insert for NewOddType {
     type Model = OddType;
-    const COLUMNS: &'static [&'static str] = &[
-        "id",
-        "amount",
-        "labels",
-        "interval_col",
-        "money_col",
-        "raw",
-        "flag",
-        "counts",
-        "at_time",
-        "local_ts",
-        "nested",
-        "kind",
-    ];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.or_default::<SqlTypeOf<sql::amount>, _>(&self.amount)?;
-        w.value::<SqlTypeOf<sql::labels>, _>(&self.labels)?;
-        w.value::<SqlTypeOf<sql::interval_col>, _>(&self.interval_col)?;
-        w.value::<SqlTypeOf<sql::money_col>, _>(&self.money_col)?;
-        w.value::<SqlTypeOf<sql::raw_>, _>(&self.raw_)?;
-        w.value::<SqlTypeOf<sql::flag>, _>(&self.flag)?;
-        w.value::<SqlTypeOf<sql::counts>, _>(&self.counts)?;
-        w.value::<SqlTypeOf<sql::at_time>, _>(&self.at_time)?;
-        w.value::<SqlTypeOf<sql::local_ts>, _>(&self.local_ts)?;
-        w.value::<SqlTypeOf<sql::nested>, _>(&self.nested)?;
-        w.value::<SqlTypeOf<sql::kind>, _>(&self.kind)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::id, _>(&self.id)?;
+        w.or_default::<sql::amount, _>(&self.amount)?;
+        w.value::<sql::labels, _>(&self.labels)?;
+        w.value::<sql::interval_col, _>(&self.interval_col)?;
+        w.value::<sql::money_col, _>(&self.money_col)?;
+        w.value::<sql::raw_, _>(&self.raw_)?;
+        w.value::<sql::flag, _>(&self.flag)?;
+        w.value::<sql::counts, _>(&self.counts)?;
+        w.value::<sql::at_time, _>(&self.at_time)?;
+        w.value::<sql::local_ts, _>(&self.local_ts)?;
+        w.value::<sql::nested, _>(&self.nested)?;
+        w.value::<sql::kind, _>(&self.kind)?;
         Ok(())
     }
 }
@@ -122,43 +106,25 @@ pub struct OddTypeChanges {
     pub counts: Option<Option<Vec<Option<i32>>>>,
     pub at_time: Option<Option<chrono::NaiveTime>>,
     pub local_ts: Option<Option<chrono::NaiveDateTime>>,
-    pub nested: Option<Option<super::types::OuterThing>>,
-    pub kind: Option<Option<super::types::WeirdEnum>>,
+    pub nested: Option<Option<types::OuterThing>>,
+    pub kind: Option<Option<types::WeirdEnum>>,
 }
 
 impl aep_diesel::model::Changes for OddTypeChanges {
     type Model = OddType;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.column::<SqlTypeOf<sql::amount>, _>("amount", &self.amount)?;
-        w.nullable::<SqlTypeOf<sql::labels>, _>("labels", &self.labels)?;
-        w.nullable::<SqlTypeOf<sql::interval_col>, _>("interval_col", &self.interval_col)?;
-        w.nullable::<SqlTypeOf<sql::money_col>, _>("money_col", &self.money_col)?;
-        w.nullable::<SqlTypeOf<sql::raw_>, _>("raw", &self.raw_)?;
-        w.nullable::<SqlTypeOf<sql::flag>, _>("flag", &self.flag)?;
-        w.nullable::<SqlTypeOf<sql::counts>, _>("counts", &self.counts)?;
-        w.nullable::<SqlTypeOf<sql::at_time>, _>("at_time", &self.at_time)?;
-        w.nullable::<SqlTypeOf<sql::local_ts>, _>("local_ts", &self.local_ts)?;
-        w.nullable::<SqlTypeOf<sql::nested>, _>("nested", &self.nested)?;
-        w.nullable::<SqlTypeOf<sql::kind>, _>("kind", &self.kind)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.column::<sql::amount, _>(&self.amount)?;
+        w.nullable::<sql::labels, _>(&self.labels)?;
+        w.nullable::<sql::interval_col, _>(&self.interval_col)?;
+        w.nullable::<sql::money_col, _>(&self.money_col)?;
+        w.nullable::<sql::raw_, _>(&self.raw_)?;
+        w.nullable::<sql::flag, _>(&self.flag)?;
+        w.nullable::<sql::counts, _>(&self.counts)?;
+        w.nullable::<sql::at_time, _>(&self.at_time)?;
+        w.nullable::<sql::local_ts, _>(&self.local_ts)?;
+        w.nullable::<sql::nested, _>(&self.nested)?;
+        w.nullable::<sql::kind, _>(&self.kind)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.amount.is_none()
-            && self.labels.is_none()
-            && self.interval_col.is_none()
-            && self.money_col.is_none()
-            && self.raw_.is_none()
-            && self.flag.is_none()
-            && self.counts.is_none()
-            && self.at_time.is_none()
-            && self.local_ts.is_none()
-            && self.nested.is_none()
-            && self.kind.is_none()
     }
 }

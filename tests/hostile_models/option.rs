@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::Values;
+use diesel::QueryResult;
 
 use super::schema::option as sql;
 
@@ -18,12 +19,12 @@ pub struct Option2 {
 }
 
 impl aep_diesel::model::Model for Option2 {
-    type Table = super::schema::option::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Option2 {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::option::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -44,14 +45,9 @@ pub struct NewOption2 {
 
 impl aep_diesel::model::Insert for NewOption2 {
     type Model = Option2;
-    const COLUMNS: &'static [&'static str] = &["id"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::id>, _>(&self.id)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::id, _>(&self.id)?;
         Ok(())
     }
 }

@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::option_2 as sql;
 
@@ -20,12 +21,12 @@ pub struct Option3 {
 }
 
 impl aep_diesel::model::Model for Option3 {
-    type Table = super::schema::option_2::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Option3 {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::option_2::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -48,16 +49,11 @@ pub struct NewOption3 {
 
 impl aep_diesel::model::Insert for NewOption3 {
     type Model = Option3;
-    const COLUMNS: &'static [&'static str] = &["id", "Option", "String"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::option>, _>(&self.option)?;
-        w.value::<SqlTypeOf<sql::string>, _>(&self.string)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::id, _>(&self.id)?;
+        w.value::<sql::option, _>(&self.option)?;
+        w.value::<sql::string, _>(&self.string)?;
         Ok(())
     }
 }
@@ -73,17 +69,9 @@ pub struct Option3Changes {
 impl aep_diesel::model::Changes for Option3Changes {
     type Model = Option3;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::option>, _>("Option", &self.option)?;
-        w.nullable::<SqlTypeOf<sql::string>, _>("String", &self.string)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::option, _>(&self.option)?;
+        w.nullable::<sql::string, _>(&self.string)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.option.is_none() && self.string.is_none()
     }
 }

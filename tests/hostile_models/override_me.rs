@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::override_me as sql;
 
@@ -19,12 +20,12 @@ pub struct OverrideMe {
 }
 
 impl aep_diesel::model::Model for OverrideMe {
-    type Table = super::schema::override_me::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("ref");
 }
 
 impl aep_diesel::model::Keyed for OverrideMe {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::override_me::ref_>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::ref_>;
     type Key = str;
     type OwnedKey = String;
 
@@ -46,15 +47,10 @@ pub struct NewOverrideMe {
 
 impl aep_diesel::model::Insert for NewOverrideMe {
     type Model = OverrideMe;
-    const COLUMNS: &'static [&'static str] = &["ref", "v"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::ref_>, _>(&self.ref_)?;
-        w.value::<SqlTypeOf<sql::v>, _>(&self.v)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::ref_, _>(&self.ref_)?;
+        w.value::<sql::v, _>(&self.v)?;
         Ok(())
     }
 }
@@ -69,16 +65,8 @@ pub struct OverrideMeChanges {
 impl aep_diesel::model::Changes for OverrideMeChanges {
     type Model = OverrideMe;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::v>, _>("v", &self.v)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::v, _>(&self.v)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.v.is_none()
     }
 }

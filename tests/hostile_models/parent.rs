@@ -7,7 +7,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::Values;
+use diesel::QueryResult;
 
 use super::schema::parent as sql;
 
@@ -21,7 +22,7 @@ pub struct Parent {
 }
 
 impl aep_diesel::model::Model for Parent {
-    type Table = super::schema::parent::table;
+    type Table = sql::table;
 }
 
 impl aep_diesel::model::Create for Parent {}
@@ -35,15 +36,10 @@ pub struct NewParent {
 
 impl aep_diesel::model::Insert for NewParent {
     type Model = Parent;
-    const COLUMNS: &'static [&'static str] = &["a", "b"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::a>, _>(&self.a)?;
-        w.value::<SqlTypeOf<sql::b>, _>(&self.b)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::a, _>(&self.a)?;
+        w.value::<sql::b, _>(&self.b)?;
         Ok(())
     }
 }

@@ -336,4 +336,4 @@ diesel::table! {
 
 diesel::joinable!(child -> table (first_owner));
 
-diesel::allow_tables_to_appear_in_same_query!(child, parent, table,);
+diesel::allow_tables_to_appear_in_same_query!(child, parent, table);

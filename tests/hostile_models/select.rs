@@ -7,7 +7,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::select as sql;
 
@@ -49,12 +50,12 @@ pub struct Select {
 }
 
 impl aep_diesel::model::Model for Select {
-    type Table = super::schema::select::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Select {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::select::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -106,70 +107,36 @@ pub struct NewSelect {
 
 impl aep_diesel::model::Insert for NewSelect {
     type Model = Select;
-    const COLUMNS: &'static [&'static str] = &[
-        "id",
-        "type",
-        "async",
-        "await",
-        "dyn",
-        "try",
-        "gen",
-        "self",
-        "Self",
-        "crate",
-        "super",
-        "fn",
-        "match",
-        "table",
-        "columns",
-        "dsl",
-        "star",
-        "all_columns",
-        "Select",
-        "a b",
-        "a.b",
-        "quote\"d",
-        "UPPER",
-        "MixedCase",
-        "9lives",
-        "naïve",
-        "x",
-        "X",
-    ];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.or_default::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::type_>, _>(&self.type_)?;
-        w.value::<SqlTypeOf<sql::async_>, _>(&self.async_)?;
-        w.value::<SqlTypeOf<sql::await_>, _>(&self.await_)?;
-        w.value::<SqlTypeOf<sql::dyn_>, _>(&self.dyn_)?;
-        w.value::<SqlTypeOf<sql::try_>, _>(&self.try_)?;
-        w.value::<SqlTypeOf<sql::gen_>, _>(&self.gen_)?;
-        w.value::<SqlTypeOf<sql::self_>, _>(&self.self_)?;
-        w.value::<SqlTypeOf<sql::self_2>, _>(&self.self_2)?;
-        w.value::<SqlTypeOf<sql::crate_>, _>(&self.crate_)?;
-        w.value::<SqlTypeOf<sql::super_>, _>(&self.super_)?;
-        w.value::<SqlTypeOf<sql::fn_>, _>(&self.fn_)?;
-        w.value::<SqlTypeOf<sql::match_>, _>(&self.match_)?;
-        w.value::<SqlTypeOf<sql::table_2>, _>(&self.table_2)?;
-        w.value::<SqlTypeOf<sql::columns_2>, _>(&self.columns_2)?;
-        w.value::<SqlTypeOf<sql::dsl_2>, _>(&self.dsl_2)?;
-        w.value::<SqlTypeOf<sql::star_2>, _>(&self.star_2)?;
-        w.value::<SqlTypeOf<sql::all_columns_2>, _>(&self.all_columns_2)?;
-        w.value::<SqlTypeOf<sql::select_2>, _>(&self.select_2)?;
-        w.value::<SqlTypeOf<sql::a_b>, _>(&self.a_b)?;
-        w.value::<SqlTypeOf<sql::a_b_2>, _>(&self.a_b_2)?;
-        w.value::<SqlTypeOf<sql::quote_d>, _>(&self.quote_d)?;
-        w.value::<SqlTypeOf<sql::upper>, _>(&self.upper)?;
-        w.value::<SqlTypeOf<sql::mixed_case>, _>(&self.mixed_case)?;
-        w.value::<SqlTypeOf<sql::_9lives>, _>(&self._9lives)?;
-        w.value::<SqlTypeOf<sql::na_ve>, _>(&self.na_ve)?;
-        w.value::<SqlTypeOf<sql::x>, _>(&self.x)?;
-        w.value::<SqlTypeOf<sql::x_2>, _>(&self.x_2)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.or_default::<sql::id, _>(&self.id)?;
+        w.value::<sql::type_, _>(&self.type_)?;
+        w.value::<sql::async_, _>(&self.async_)?;
+        w.value::<sql::await_, _>(&self.await_)?;
+        w.value::<sql::dyn_, _>(&self.dyn_)?;
+        w.value::<sql::try_, _>(&self.try_)?;
+        w.value::<sql::gen_, _>(&self.gen_)?;
+        w.value::<sql::self_, _>(&self.self_)?;
+        w.value::<sql::self_2, _>(&self.self_2)?;
+        w.value::<sql::crate_, _>(&self.crate_)?;
+        w.value::<sql::super_, _>(&self.super_)?;
+        w.value::<sql::fn_, _>(&self.fn_)?;
+        w.value::<sql::match_, _>(&self.match_)?;
+        w.value::<sql::table_2, _>(&self.table_2)?;
+        w.value::<sql::columns_2, _>(&self.columns_2)?;
+        w.value::<sql::dsl_2, _>(&self.dsl_2)?;
+        w.value::<sql::star_2, _>(&self.star_2)?;
+        w.value::<sql::all_columns_2, _>(&self.all_columns_2)?;
+        w.value::<sql::select_2, _>(&self.select_2)?;
+        w.value::<sql::a_b, _>(&self.a_b)?;
+        w.value::<sql::a_b_2, _>(&self.a_b_2)?;
+        w.value::<sql::quote_d, _>(&self.quote_d)?;
+        w.value::<sql::upper, _>(&self.upper)?;
+        w.value::<sql::mixed_case, _>(&self.mixed_case)?;
+        w.value::<sql::_9lives, _>(&self._9lives)?;
+        w.value::<sql::na_ve, _>(&self.na_ve)?;
+        w.value::<sql::x, _>(&self.x)?;
+        w.value::<sql::x_2, _>(&self.x_2)?;
         Ok(())
     }
 }
@@ -212,68 +179,34 @@ pub struct SelectChanges {
 impl aep_diesel::model::Changes for SelectChanges {
     type Model = Select;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::type_>, _>("type", &self.type_)?;
-        w.nullable::<SqlTypeOf<sql::async_>, _>("async", &self.async_)?;
-        w.nullable::<SqlTypeOf<sql::await_>, _>("await", &self.await_)?;
-        w.nullable::<SqlTypeOf<sql::dyn_>, _>("dyn", &self.dyn_)?;
-        w.nullable::<SqlTypeOf<sql::try_>, _>("try", &self.try_)?;
-        w.nullable::<SqlTypeOf<sql::gen_>, _>("gen", &self.gen_)?;
-        w.nullable::<SqlTypeOf<sql::self_>, _>("self", &self.self_)?;
-        w.nullable::<SqlTypeOf<sql::self_2>, _>("Self", &self.self_2)?;
-        w.nullable::<SqlTypeOf<sql::crate_>, _>("crate", &self.crate_)?;
-        w.nullable::<SqlTypeOf<sql::super_>, _>("super", &self.super_)?;
-        w.nullable::<SqlTypeOf<sql::fn_>, _>("fn", &self.fn_)?;
-        w.nullable::<SqlTypeOf<sql::match_>, _>("match", &self.match_)?;
-        w.nullable::<SqlTypeOf<sql::table_2>, _>("table", &self.table_2)?;
-        w.nullable::<SqlTypeOf<sql::columns_2>, _>("columns", &self.columns_2)?;
-        w.nullable::<SqlTypeOf<sql::dsl_2>, _>("dsl", &self.dsl_2)?;
-        w.nullable::<SqlTypeOf<sql::star_2>, _>("star", &self.star_2)?;
-        w.nullable::<SqlTypeOf<sql::all_columns_2>, _>("all_columns", &self.all_columns_2)?;
-        w.nullable::<SqlTypeOf<sql::select_2>, _>("Select", &self.select_2)?;
-        w.nullable::<SqlTypeOf<sql::a_b>, _>("a b", &self.a_b)?;
-        w.nullable::<SqlTypeOf<sql::a_b_2>, _>("a.b", &self.a_b_2)?;
-        w.nullable::<SqlTypeOf<sql::quote_d>, _>("quote\"d", &self.quote_d)?;
-        w.nullable::<SqlTypeOf<sql::upper>, _>("UPPER", &self.upper)?;
-        w.nullable::<SqlTypeOf<sql::mixed_case>, _>("MixedCase", &self.mixed_case)?;
-        w.nullable::<SqlTypeOf<sql::_9lives>, _>("9lives", &self._9lives)?;
-        w.nullable::<SqlTypeOf<sql::na_ve>, _>("naïve", &self.na_ve)?;
-        w.nullable::<SqlTypeOf<sql::x>, _>("x", &self.x)?;
-        w.nullable::<SqlTypeOf<sql::x_2>, _>("X", &self.x_2)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::type_, _>(&self.type_)?;
+        w.nullable::<sql::async_, _>(&self.async_)?;
+        w.nullable::<sql::await_, _>(&self.await_)?;
+        w.nullable::<sql::dyn_, _>(&self.dyn_)?;
+        w.nullable::<sql::try_, _>(&self.try_)?;
+        w.nullable::<sql::gen_, _>(&self.gen_)?;
+        w.nullable::<sql::self_, _>(&self.self_)?;
+        w.nullable::<sql::self_2, _>(&self.self_2)?;
+        w.nullable::<sql::crate_, _>(&self.crate_)?;
+        w.nullable::<sql::super_, _>(&self.super_)?;
+        w.nullable::<sql::fn_, _>(&self.fn_)?;
+        w.nullable::<sql::match_, _>(&self.match_)?;
+        w.nullable::<sql::table_2, _>(&self.table_2)?;
+        w.nullable::<sql::columns_2, _>(&self.columns_2)?;
+        w.nullable::<sql::dsl_2, _>(&self.dsl_2)?;
+        w.nullable::<sql::star_2, _>(&self.star_2)?;
+        w.nullable::<sql::all_columns_2, _>(&self.all_columns_2)?;
+        w.nullable::<sql::select_2, _>(&self.select_2)?;
+        w.nullable::<sql::a_b, _>(&self.a_b)?;
+        w.nullable::<sql::a_b_2, _>(&self.a_b_2)?;
+        w.nullable::<sql::quote_d, _>(&self.quote_d)?;
+        w.nullable::<sql::upper, _>(&self.upper)?;
+        w.nullable::<sql::mixed_case, _>(&self.mixed_case)?;
+        w.nullable::<sql::_9lives, _>(&self._9lives)?;
+        w.nullable::<sql::na_ve, _>(&self.na_ve)?;
+        w.nullable::<sql::x, _>(&self.x)?;
+        w.nullable::<sql::x_2, _>(&self.x_2)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.type_.is_none()
-            && self.async_.is_none()
-            && self.await_.is_none()
-            && self.dyn_.is_none()
-            && self.try_.is_none()
-            && self.gen_.is_none()
-            && self.self_.is_none()
-            && self.self_2.is_none()
-            && self.crate_.is_none()
-            && self.super_.is_none()
-            && self.fn_.is_none()
-            && self.match_.is_none()
-            && self.table_2.is_none()
-            && self.columns_2.is_none()
-            && self.dsl_2.is_none()
-            && self.star_2.is_none()
-            && self.all_columns_2.is_none()
-            && self.select_2.is_none()
-            && self.a_b.is_none()
-            && self.a_b_2.is_none()
-            && self.quote_d.is_none()
-            && self.upper.is_none()
-            && self.mixed_case.is_none()
-            && self._9lives.is_none()
-            && self.na_ve.is_none()
-            && self.x.is_none()
-            && self.x_2.is_none()
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! No key proves a row's identity, so there are no keyed reads, updates or deletes.
 
+use super::schema::select_view as sql;
+
 /// A row of view `select_view`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = super::schema::select_view)]
@@ -14,5 +16,5 @@ pub struct SelectView {
 }
 
 impl aep_diesel::model::Model for SelectView {
-    type Table = super::schema::select_view::table;
+    type Table = sql::table;
 }

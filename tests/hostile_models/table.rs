@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::table as sql;
 
@@ -19,12 +20,12 @@ pub struct Table {
 }
 
 impl aep_diesel::model::Model for Table {
-    type Table = super::schema::table::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Table {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::table::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -46,15 +47,10 @@ pub struct NewTable {
 
 impl aep_diesel::model::Insert for NewTable {
     type Model = Table;
-    const COLUMNS: &'static [&'static str] = &["id", "table"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::table_2>, _>(&self.table_2)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::id, _>(&self.id)?;
+        w.value::<sql::table_2, _>(&self.table_2)?;
         Ok(())
     }
 }
@@ -69,16 +65,8 @@ pub struct TableChanges {
 impl aep_diesel::model::Changes for TableChanges {
     type Model = Table;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::table_2>, _>("table", &self.table_2)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::table_2, _>(&self.table_2)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.table_2.is_none()
     }
 }

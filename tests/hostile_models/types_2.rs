@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::types as sql;
 
@@ -19,12 +20,12 @@ pub struct Type {
 }
 
 impl aep_diesel::model::Model for Type {
-    type Table = super::schema::types::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Type {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::types::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -46,15 +47,10 @@ pub struct NewType {
 
 impl aep_diesel::model::Insert for NewType {
     type Model = Type;
-    const COLUMNS: &'static [&'static str] = &["id", "v"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::v>, _>(&self.v)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::id, _>(&self.id)?;
+        w.value::<sql::v, _>(&self.v)?;
         Ok(())
     }
 }
@@ -69,16 +65,8 @@ pub struct TypeChanges {
 impl aep_diesel::model::Changes for TypeChanges {
     type Model = Type;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::v>, _>("v", &self.v)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::v, _>(&self.v)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.v.is_none()
     }
 }

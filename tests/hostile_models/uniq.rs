@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::uniq as sql;
 
@@ -19,12 +20,12 @@ pub struct Uniq {
 }
 
 impl aep_diesel::model::Model for Uniq {
-    type Table = super::schema::uniq::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("code");
 }
 
 impl aep_diesel::model::Keyed for Uniq {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::uniq::code>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::code>;
     type Key = str;
     type OwnedKey = String;
 
@@ -46,15 +47,10 @@ pub struct NewUniq {
 
 impl aep_diesel::model::Insert for NewUniq {
     type Model = Uniq;
-    const COLUMNS: &'static [&'static str] = &["code", "name"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::code>, _>(&self.code)?;
-        w.value::<SqlTypeOf<sql::name>, _>(&self.name)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::code, _>(&self.code)?;
+        w.value::<sql::name, _>(&self.name)?;
         Ok(())
     }
 }
@@ -69,16 +65,8 @@ pub struct UniqChanges {
 impl aep_diesel::model::Changes for UniqChanges {
     type Model = Uniq;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::name>, _>("name", &self.name)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::name, _>(&self.name)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.name.is_none()
     }
 }

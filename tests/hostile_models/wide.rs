@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::wide as sql;
 
@@ -81,12 +82,12 @@ pub struct Wide {
 }
 
 impl aep_diesel::model::Model for Wide {
-    type Table = super::schema::wide::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("c01");
 }
 
 impl aep_diesel::model::Keyed for Wide {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::wide::c01>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::c01>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -170,83 +171,72 @@ pub struct NewWide {
 
 impl aep_diesel::model::Insert for NewWide {
     type Model = Wide;
-    const COLUMNS: &'static [&'static str] = &[
-        "c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09", "c10", "c11", "c12", "c13",
-        "c14", "c15", "c16", "c17", "c18", "c19", "c20", "c21", "c22", "c23", "c24", "c25", "c26",
-        "c27", "c28", "c29", "c30", "c31", "c32", "c33", "c34", "c35", "c36", "c37", "c38", "c39",
-        "c40", "c41", "c42", "c43", "c44", "c45", "c46", "c47", "c48", "c49", "c50", "c51", "c52",
-        "c53", "c54", "c55", "c56", "c57", "c58", "c59", "c60", "c61", "c62", "c63", "c64",
-    ];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::c01>, _>(&self.c01)?;
-        w.value::<SqlTypeOf<sql::c02>, _>(&self.c02)?;
-        w.value::<SqlTypeOf<sql::c03>, _>(&self.c03)?;
-        w.value::<SqlTypeOf<sql::c04>, _>(&self.c04)?;
-        w.value::<SqlTypeOf<sql::c05>, _>(&self.c05)?;
-        w.value::<SqlTypeOf<sql::c06>, _>(&self.c06)?;
-        w.value::<SqlTypeOf<sql::c07>, _>(&self.c07)?;
-        w.value::<SqlTypeOf<sql::c08>, _>(&self.c08)?;
-        w.value::<SqlTypeOf<sql::c09>, _>(&self.c09)?;
-        w.value::<SqlTypeOf<sql::c10>, _>(&self.c10)?;
-        w.value::<SqlTypeOf<sql::c11>, _>(&self.c11)?;
-        w.value::<SqlTypeOf<sql::c12>, _>(&self.c12)?;
-        w.value::<SqlTypeOf<sql::c13>, _>(&self.c13)?;
-        w.value::<SqlTypeOf<sql::c14>, _>(&self.c14)?;
-        w.value::<SqlTypeOf<sql::c15>, _>(&self.c15)?;
-        w.value::<SqlTypeOf<sql::c16>, _>(&self.c16)?;
-        w.value::<SqlTypeOf<sql::c17>, _>(&self.c17)?;
-        w.value::<SqlTypeOf<sql::c18>, _>(&self.c18)?;
-        w.value::<SqlTypeOf<sql::c19>, _>(&self.c19)?;
-        w.value::<SqlTypeOf<sql::c20>, _>(&self.c20)?;
-        w.value::<SqlTypeOf<sql::c21>, _>(&self.c21)?;
-        w.value::<SqlTypeOf<sql::c22>, _>(&self.c22)?;
-        w.value::<SqlTypeOf<sql::c23>, _>(&self.c23)?;
-        w.value::<SqlTypeOf<sql::c24>, _>(&self.c24)?;
-        w.value::<SqlTypeOf<sql::c25>, _>(&self.c25)?;
-        w.value::<SqlTypeOf<sql::c26>, _>(&self.c26)?;
-        w.value::<SqlTypeOf<sql::c27>, _>(&self.c27)?;
-        w.value::<SqlTypeOf<sql::c28>, _>(&self.c28)?;
-        w.value::<SqlTypeOf<sql::c29>, _>(&self.c29)?;
-        w.value::<SqlTypeOf<sql::c30>, _>(&self.c30)?;
-        w.value::<SqlTypeOf<sql::c31>, _>(&self.c31)?;
-        w.value::<SqlTypeOf<sql::c32>, _>(&self.c32)?;
-        w.value::<SqlTypeOf<sql::c33>, _>(&self.c33)?;
-        w.value::<SqlTypeOf<sql::c34>, _>(&self.c34)?;
-        w.value::<SqlTypeOf<sql::c35>, _>(&self.c35)?;
-        w.value::<SqlTypeOf<sql::c36>, _>(&self.c36)?;
-        w.value::<SqlTypeOf<sql::c37>, _>(&self.c37)?;
-        w.value::<SqlTypeOf<sql::c38>, _>(&self.c38)?;
-        w.value::<SqlTypeOf<sql::c39>, _>(&self.c39)?;
-        w.value::<SqlTypeOf<sql::c40>, _>(&self.c40)?;
-        w.value::<SqlTypeOf<sql::c41>, _>(&self.c41)?;
-        w.value::<SqlTypeOf<sql::c42>, _>(&self.c42)?;
-        w.value::<SqlTypeOf<sql::c43>, _>(&self.c43)?;
-        w.value::<SqlTypeOf<sql::c44>, _>(&self.c44)?;
-        w.value::<SqlTypeOf<sql::c45>, _>(&self.c45)?;
-        w.value::<SqlTypeOf<sql::c46>, _>(&self.c46)?;
-        w.value::<SqlTypeOf<sql::c47>, _>(&self.c47)?;
-        w.value::<SqlTypeOf<sql::c48>, _>(&self.c48)?;
-        w.value::<SqlTypeOf<sql::c49>, _>(&self.c49)?;
-        w.value::<SqlTypeOf<sql::c50>, _>(&self.c50)?;
-        w.value::<SqlTypeOf<sql::c51>, _>(&self.c51)?;
-        w.value::<SqlTypeOf<sql::c52>, _>(&self.c52)?;
-        w.value::<SqlTypeOf<sql::c53>, _>(&self.c53)?;
-        w.value::<SqlTypeOf<sql::c54>, _>(&self.c54)?;
-        w.value::<SqlTypeOf<sql::c55>, _>(&self.c55)?;
-        w.value::<SqlTypeOf<sql::c56>, _>(&self.c56)?;
-        w.value::<SqlTypeOf<sql::c57>, _>(&self.c57)?;
-        w.value::<SqlTypeOf<sql::c58>, _>(&self.c58)?;
-        w.value::<SqlTypeOf<sql::c59>, _>(&self.c59)?;
-        w.value::<SqlTypeOf<sql::c60>, _>(&self.c60)?;
-        w.value::<SqlTypeOf<sql::c61>, _>(&self.c61)?;
-        w.value::<SqlTypeOf<sql::c62>, _>(&self.c62)?;
-        w.value::<SqlTypeOf<sql::c63>, _>(&self.c63)?;
-        w.value::<SqlTypeOf<sql::c64>, _>(&self.c64)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::c01, _>(&self.c01)?;
+        w.value::<sql::c02, _>(&self.c02)?;
+        w.value::<sql::c03, _>(&self.c03)?;
+        w.value::<sql::c04, _>(&self.c04)?;
+        w.value::<sql::c05, _>(&self.c05)?;
+        w.value::<sql::c06, _>(&self.c06)?;
+        w.value::<sql::c07, _>(&self.c07)?;
+        w.value::<sql::c08, _>(&self.c08)?;
+        w.value::<sql::c09, _>(&self.c09)?;
+        w.value::<sql::c10, _>(&self.c10)?;
+        w.value::<sql::c11, _>(&self.c11)?;
+        w.value::<sql::c12, _>(&self.c12)?;
+        w.value::<sql::c13, _>(&self.c13)?;
+        w.value::<sql::c14, _>(&self.c14)?;
+        w.value::<sql::c15, _>(&self.c15)?;
+        w.value::<sql::c16, _>(&self.c16)?;
+        w.value::<sql::c17, _>(&self.c17)?;
+        w.value::<sql::c18, _>(&self.c18)?;
+        w.value::<sql::c19, _>(&self.c19)?;
+        w.value::<sql::c20, _>(&self.c20)?;
+        w.value::<sql::c21, _>(&self.c21)?;
+        w.value::<sql::c22, _>(&self.c22)?;
+        w.value::<sql::c23, _>(&self.c23)?;
+        w.value::<sql::c24, _>(&self.c24)?;
+        w.value::<sql::c25, _>(&self.c25)?;
+        w.value::<sql::c26, _>(&self.c26)?;
+        w.value::<sql::c27, _>(&self.c27)?;
+        w.value::<sql::c28, _>(&self.c28)?;
+        w.value::<sql::c29, _>(&self.c29)?;
+        w.value::<sql::c30, _>(&self.c30)?;
+        w.value::<sql::c31, _>(&self.c31)?;
+        w.value::<sql::c32, _>(&self.c32)?;
+        w.value::<sql::c33, _>(&self.c33)?;
+        w.value::<sql::c34, _>(&self.c34)?;
+        w.value::<sql::c35, _>(&self.c35)?;
+        w.value::<sql::c36, _>(&self.c36)?;
+        w.value::<sql::c37, _>(&self.c37)?;
+        w.value::<sql::c38, _>(&self.c38)?;
+        w.value::<sql::c39, _>(&self.c39)?;
+        w.value::<sql::c40, _>(&self.c40)?;
+        w.value::<sql::c41, _>(&self.c41)?;
+        w.value::<sql::c42, _>(&self.c42)?;
+        w.value::<sql::c43, _>(&self.c43)?;
+        w.value::<sql::c44, _>(&self.c44)?;
+        w.value::<sql::c45, _>(&self.c45)?;
+        w.value::<sql::c46, _>(&self.c46)?;
+        w.value::<sql::c47, _>(&self.c47)?;
+        w.value::<sql::c48, _>(&self.c48)?;
+        w.value::<sql::c49, _>(&self.c49)?;
+        w.value::<sql::c50, _>(&self.c50)?;
+        w.value::<sql::c51, _>(&self.c51)?;
+        w.value::<sql::c52, _>(&self.c52)?;
+        w.value::<sql::c53, _>(&self.c53)?;
+        w.value::<sql::c54, _>(&self.c54)?;
+        w.value::<sql::c55, _>(&self.c55)?;
+        w.value::<sql::c56, _>(&self.c56)?;
+        w.value::<sql::c57, _>(&self.c57)?;
+        w.value::<sql::c58, _>(&self.c58)?;
+        w.value::<sql::c59, _>(&self.c59)?;
+        w.value::<sql::c60, _>(&self.c60)?;
+        w.value::<sql::c61, _>(&self.c61)?;
+        w.value::<sql::c62, _>(&self.c62)?;
+        w.value::<sql::c63, _>(&self.c63)?;
+        w.value::<sql::c64, _>(&self.c64)?;
         Ok(())
     }
 }
@@ -323,140 +313,70 @@ pub struct WideChanges {
 impl aep_diesel::model::Changes for WideChanges {
     type Model = Wide;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::c02>, _>("c02", &self.c02)?;
-        w.nullable::<SqlTypeOf<sql::c03>, _>("c03", &self.c03)?;
-        w.nullable::<SqlTypeOf<sql::c04>, _>("c04", &self.c04)?;
-        w.nullable::<SqlTypeOf<sql::c05>, _>("c05", &self.c05)?;
-        w.nullable::<SqlTypeOf<sql::c06>, _>("c06", &self.c06)?;
-        w.nullable::<SqlTypeOf<sql::c07>, _>("c07", &self.c07)?;
-        w.nullable::<SqlTypeOf<sql::c08>, _>("c08", &self.c08)?;
-        w.nullable::<SqlTypeOf<sql::c09>, _>("c09", &self.c09)?;
-        w.nullable::<SqlTypeOf<sql::c10>, _>("c10", &self.c10)?;
-        w.nullable::<SqlTypeOf<sql::c11>, _>("c11", &self.c11)?;
-        w.nullable::<SqlTypeOf<sql::c12>, _>("c12", &self.c12)?;
-        w.nullable::<SqlTypeOf<sql::c13>, _>("c13", &self.c13)?;
-        w.nullable::<SqlTypeOf<sql::c14>, _>("c14", &self.c14)?;
-        w.nullable::<SqlTypeOf<sql::c15>, _>("c15", &self.c15)?;
-        w.nullable::<SqlTypeOf<sql::c16>, _>("c16", &self.c16)?;
-        w.nullable::<SqlTypeOf<sql::c17>, _>("c17", &self.c17)?;
-        w.nullable::<SqlTypeOf<sql::c18>, _>("c18", &self.c18)?;
-        w.nullable::<SqlTypeOf<sql::c19>, _>("c19", &self.c19)?;
-        w.nullable::<SqlTypeOf<sql::c20>, _>("c20", &self.c20)?;
-        w.nullable::<SqlTypeOf<sql::c21>, _>("c21", &self.c21)?;
-        w.nullable::<SqlTypeOf<sql::c22>, _>("c22", &self.c22)?;
-        w.nullable::<SqlTypeOf<sql::c23>, _>("c23", &self.c23)?;
-        w.nullable::<SqlTypeOf<sql::c24>, _>("c24", &self.c24)?;
-        w.nullable::<SqlTypeOf<sql::c25>, _>("c25", &self.c25)?;
-        w.nullable::<SqlTypeOf<sql::c26>, _>("c26", &self.c26)?;
-        w.nullable::<SqlTypeOf<sql::c27>, _>("c27", &self.c27)?;
-        w.nullable::<SqlTypeOf<sql::c28>, _>("c28", &self.c28)?;
-        w.nullable::<SqlTypeOf<sql::c29>, _>("c29", &self.c29)?;
-        w.nullable::<SqlTypeOf<sql::c30>, _>("c30", &self.c30)?;
-        w.nullable::<SqlTypeOf<sql::c31>, _>("c31", &self.c31)?;
-        w.nullable::<SqlTypeOf<sql::c32>, _>("c32", &self.c32)?;
-        w.nullable::<SqlTypeOf<sql::c33>, _>("c33", &self.c33)?;
-        w.nullable::<SqlTypeOf<sql::c34>, _>("c34", &self.c34)?;
-        w.nullable::<SqlTypeOf<sql::c35>, _>("c35", &self.c35)?;
-        w.nullable::<SqlTypeOf<sql::c36>, _>("c36", &self.c36)?;
-        w.nullable::<SqlTypeOf<sql::c37>, _>("c37", &self.c37)?;
-        w.nullable::<SqlTypeOf<sql::c38>, _>("c38", &self.c38)?;
-        w.nullable::<SqlTypeOf<sql::c39>, _>("c39", &self.c39)?;
-        w.nullable::<SqlTypeOf<sql::c40>, _>("c40", &self.c40)?;
-        w.nullable::<SqlTypeOf<sql::c41>, _>("c41", &self.c41)?;
-        w.nullable::<SqlTypeOf<sql::c42>, _>("c42", &self.c42)?;
-        w.nullable::<SqlTypeOf<sql::c43>, _>("c43", &self.c43)?;
-        w.nullable::<SqlTypeOf<sql::c44>, _>("c44", &self.c44)?;
-        w.nullable::<SqlTypeOf<sql::c45>, _>("c45", &self.c45)?;
-        w.nullable::<SqlTypeOf<sql::c46>, _>("c46", &self.c46)?;
-        w.nullable::<SqlTypeOf<sql::c47>, _>("c47", &self.c47)?;
-        w.nullable::<SqlTypeOf<sql::c48>, _>("c48", &self.c48)?;
-        w.nullable::<SqlTypeOf<sql::c49>, _>("c49", &self.c49)?;
-        w.nullable::<SqlTypeOf<sql::c50>, _>("c50", &self.c50)?;
-        w.nullable::<SqlTypeOf<sql::c51>, _>("c51", &self.c51)?;
-        w.nullable::<SqlTypeOf<sql::c52>, _>("c52", &self.c52)?;
-        w.nullable::<SqlTypeOf<sql::c53>, _>("c53", &self.c53)?;
-        w.nullable::<SqlTypeOf<sql::c54>, _>("c54", &self.c54)?;
-        w.nullable::<SqlTypeOf<sql::c55>, _>("c55", &self.c55)?;
-        w.nullable::<SqlTypeOf<sql::c56>, _>("c56", &self.c56)?;
-        w.nullable::<SqlTypeOf<sql::c57>, _>("c57", &self.c57)?;
-        w.nullable::<SqlTypeOf<sql::c58>, _>("c58", &self.c58)?;
-        w.nullable::<SqlTypeOf<sql::c59>, _>("c59", &self.c59)?;
-        w.nullable::<SqlTypeOf<sql::c60>, _>("c60", &self.c60)?;
-        w.nullable::<SqlTypeOf<sql::c61>, _>("c61", &self.c61)?;
-        w.nullable::<SqlTypeOf<sql::c62>, _>("c62", &self.c62)?;
-        w.nullable::<SqlTypeOf<sql::c63>, _>("c63", &self.c63)?;
-        w.nullable::<SqlTypeOf<sql::c64>, _>("c64", &self.c64)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::c02, _>(&self.c02)?;
+        w.nullable::<sql::c03, _>(&self.c03)?;
+        w.nullable::<sql::c04, _>(&self.c04)?;
+        w.nullable::<sql::c05, _>(&self.c05)?;
+        w.nullable::<sql::c06, _>(&self.c06)?;
+        w.nullable::<sql::c07, _>(&self.c07)?;
+        w.nullable::<sql::c08, _>(&self.c08)?;
+        w.nullable::<sql::c09, _>(&self.c09)?;
+        w.nullable::<sql::c10, _>(&self.c10)?;
+        w.nullable::<sql::c11, _>(&self.c11)?;
+        w.nullable::<sql::c12, _>(&self.c12)?;
+        w.nullable::<sql::c13, _>(&self.c13)?;
+        w.nullable::<sql::c14, _>(&self.c14)?;
+        w.nullable::<sql::c15, _>(&self.c15)?;
+        w.nullable::<sql::c16, _>(&self.c16)?;
+        w.nullable::<sql::c17, _>(&self.c17)?;
+        w.nullable::<sql::c18, _>(&self.c18)?;
+        w.nullable::<sql::c19, _>(&self.c19)?;
+        w.nullable::<sql::c20, _>(&self.c20)?;
+        w.nullable::<sql::c21, _>(&self.c21)?;
+        w.nullable::<sql::c22, _>(&self.c22)?;
+        w.nullable::<sql::c23, _>(&self.c23)?;
+        w.nullable::<sql::c24, _>(&self.c24)?;
+        w.nullable::<sql::c25, _>(&self.c25)?;
+        w.nullable::<sql::c26, _>(&self.c26)?;
+        w.nullable::<sql::c27, _>(&self.c27)?;
+        w.nullable::<sql::c28, _>(&self.c28)?;
+        w.nullable::<sql::c29, _>(&self.c29)?;
+        w.nullable::<sql::c30, _>(&self.c30)?;
+        w.nullable::<sql::c31, _>(&self.c31)?;
+        w.nullable::<sql::c32, _>(&self.c32)?;
+        w.nullable::<sql::c33, _>(&self.c33)?;
+        w.nullable::<sql::c34, _>(&self.c34)?;
+        w.nullable::<sql::c35, _>(&self.c35)?;
+        w.nullable::<sql::c36, _>(&self.c36)?;
+        w.nullable::<sql::c37, _>(&self.c37)?;
+        w.nullable::<sql::c38, _>(&self.c38)?;
+        w.nullable::<sql::c39, _>(&self.c39)?;
+        w.nullable::<sql::c40, _>(&self.c40)?;
+        w.nullable::<sql::c41, _>(&self.c41)?;
+        w.nullable::<sql::c42, _>(&self.c42)?;
+        w.nullable::<sql::c43, _>(&self.c43)?;
+        w.nullable::<sql::c44, _>(&self.c44)?;
+        w.nullable::<sql::c45, _>(&self.c45)?;
+        w.nullable::<sql::c46, _>(&self.c46)?;
+        w.nullable::<sql::c47, _>(&self.c47)?;
+        w.nullable::<sql::c48, _>(&self.c48)?;
+        w.nullable::<sql::c49, _>(&self.c49)?;
+        w.nullable::<sql::c50, _>(&self.c50)?;
+        w.nullable::<sql::c51, _>(&self.c51)?;
+        w.nullable::<sql::c52, _>(&self.c52)?;
+        w.nullable::<sql::c53, _>(&self.c53)?;
+        w.nullable::<sql::c54, _>(&self.c54)?;
+        w.nullable::<sql::c55, _>(&self.c55)?;
+        w.nullable::<sql::c56, _>(&self.c56)?;
+        w.nullable::<sql::c57, _>(&self.c57)?;
+        w.nullable::<sql::c58, _>(&self.c58)?;
+        w.nullable::<sql::c59, _>(&self.c59)?;
+        w.nullable::<sql::c60, _>(&self.c60)?;
+        w.nullable::<sql::c61, _>(&self.c61)?;
+        w.nullable::<sql::c62, _>(&self.c62)?;
+        w.nullable::<sql::c63, _>(&self.c63)?;
+        w.nullable::<sql::c64, _>(&self.c64)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.c02.is_none()
-            && self.c03.is_none()
-            && self.c04.is_none()
-            && self.c05.is_none()
-            && self.c06.is_none()
-            && self.c07.is_none()
-            && self.c08.is_none()
-            && self.c09.is_none()
-            && self.c10.is_none()
-            && self.c11.is_none()
-            && self.c12.is_none()
-            && self.c13.is_none()
-            && self.c14.is_none()
-            && self.c15.is_none()
-            && self.c16.is_none()
-            && self.c17.is_none()
-            && self.c18.is_none()
-            && self.c19.is_none()
-            && self.c20.is_none()
-            && self.c21.is_none()
-            && self.c22.is_none()
-            && self.c23.is_none()
-            && self.c24.is_none()
-            && self.c25.is_none()
-            && self.c26.is_none()
-            && self.c27.is_none()
-            && self.c28.is_none()
-            && self.c29.is_none()
-            && self.c30.is_none()
-            && self.c31.is_none()
-            && self.c32.is_none()
-            && self.c33.is_none()
-            && self.c34.is_none()
-            && self.c35.is_none()
-            && self.c36.is_none()
-            && self.c37.is_none()
-            && self.c38.is_none()
-            && self.c39.is_none()
-            && self.c40.is_none()
-            && self.c41.is_none()
-            && self.c42.is_none()
-            && self.c43.is_none()
-            && self.c44.is_none()
-            && self.c45.is_none()
-            && self.c46.is_none()
-            && self.c47.is_none()
-            && self.c48.is_none()
-            && self.c49.is_none()
-            && self.c50.is_none()
-            && self.c51.is_none()
-            && self.c52.is_none()
-            && self.c53.is_none()
-            && self.c54.is_none()
-            && self.c55.is_none()
-            && self.c56.is_none()
-            && self.c57.is_none()
-            && self.c58.is_none()
-            && self.c59.is_none()
-            && self.c60.is_none()
-            && self.c61.is_none()
-            && self.c62.is_none()
-            && self.c63.is_none()
-            && self.c64.is_none()
     }
 }

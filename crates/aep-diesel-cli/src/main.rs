@@ -120,9 +120,6 @@ enum Command {
         /// Compare with the files on disk instead of writing; exit 1 when they differ.
         #[arg(long)]
         check: bool,
-        /// Leave the output unformatted (by default rustfmt formats it).
-        #[arg(long)]
-        no_rustfmt: bool,
         /// Also save the schema model read from the database as JSON.
         #[arg(long)]
         save_model: Option<PathBuf>,
@@ -220,7 +217,6 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             from,
             out,
             check,
-            no_rustfmt,
             save_model,
             package,
         } => {
@@ -281,10 +277,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     .map_err(io(format!("writing {}", path.display())))?;
             }
             let gen_start = Instant::now();
-            let mut generated = generate(&model, &options)?;
-            if !no_rustfmt {
-                generated = generated.rustfmt()?;
-            }
+            let generated = generate(&model, &options)?;
             eprintln!(
                 "generated {} files in {:.0?}",
                 generated.files.len(),

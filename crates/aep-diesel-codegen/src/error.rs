@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong while reading generation settings, generating, formatting or writing.
+/// Everything that can go wrong while reading generation settings, generating or writing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -32,16 +32,6 @@ pub enum Error {
         /// What went wrong in it.
         #[source]
         source: Box<Error>,
-    },
-
-    /// rustfmt could not be run, or refused the generated code.
-    #[error("rustfmt: {message}")]
-    Rustfmt {
-        /// What happened and how to fix it.
-        message: String,
-        /// The I/O failure, when rustfmt could not be started or talked to.
-        #[source]
-        source: Option<std::io::Error>,
     },
 
     /// A file or directory operation failed.

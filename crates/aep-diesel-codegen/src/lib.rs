@@ -17,6 +17,7 @@
 
 pub mod config;
 mod error;
+mod layout;
 mod models;
 mod naming;
 mod rust_types;
@@ -96,19 +97,6 @@ impl Generated {
         Ok(differ)
     }
 
-    /// Format every file with `rustfmt` (`$RUSTFMT` or the one on `PATH`): edition 2024, default style,
-    /// ignoring any `rustfmt.toml`, so the result is the same in every checkout. Files are formatted in
-    /// batches, on every core.
-    pub fn rustfmt(mut self) -> Result<Self> {
-        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let work =
-            std::env::temp_dir().join(format!("aep-diesel-rustfmt-{}-{call}", std::process::id()));
-        let result = format_in(&work, &mut self.files);
-        let _ = std::fs::remove_dir_all(&work);
-        result.map(|()| self)
-    }
-
     /// `.rs` files an earlier run generated (they start with [`HEADER`]) in the directories this
     /// run writes to, that this run did not generate.
     fn stale_files(&self, dir: &Path) -> Result<Vec<PathBuf>> {
@@ -143,99 +131,6 @@ impl Generated {
         stale.sort();
         Ok(stale)
     }
-}
-
-/// Run rustfmt over `files`, using `work` as scratch space.
-fn format_in(work: &Path, files: &mut BTreeMap<String, String>) -> Result<()> {
-    let io = |what: &str, e| Error::io(format!("{what} for rustfmt"), e);
-    let src = work.join("src");
-    std::fs::create_dir_all(&src).map_err(|e| io("creating a directory", e))?;
-    std::fs::write(work.join("rustfmt.toml"), "").map_err(|e| io("writing rustfmt.toml", e))?;
-    // rustfmt formats the modules a file declares, so the root (mod.rs or src/lib.rs, which declares
-    // all the others) is left out of the batches and formatted alone, through stdin.
-    let is_root = |n: &str| n == "mod.rs" || n == "src/lib.rs";
-    let names: Vec<String> = files
-        .keys()
-        .filter(|n| n.ends_with(".rs") && !is_root(n))
-        .cloned()
-        .collect();
-    for name in &names {
-        let path = src.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io("creating a directory", e))?;
-        }
-        std::fs::write(path, &files[name]).map_err(|e| io("writing a file", e))?;
-    }
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
-    let per = names.len().div_ceil(workers).clamp(1, 400);
-    let program = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
-    let run = |args: &[&std::ffi::OsStr], stdin: Option<&str>| -> Result<Vec<u8>> {
-        use std::io::Write as _;
-        let mut child = std::process::Command::new(&program)
-            .args(["--edition", "2024", "--quiet", "--config-path"])
-            .arg(work)
-            .args(args)
-            .current_dir(work)
-            .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::Rustfmt {
-                message: "could not start it; install it (rustup component add rustfmt) or skip formatting".into(),
-                source: Some(e),
-            })?;
-        if let Some(text) = stdin {
-            let mut pipe = child.stdin.take().expect("piped");
-            let text = text.to_string();
-            std::thread::spawn(move || pipe.write_all(text.as_bytes()));
-        }
-        let out = child.wait_with_output().map_err(|e| Error::Rustfmt {
-            message: "lost contact with it".into(),
-            source: Some(e),
-        })?;
-        if !out.status.success() {
-            return Err(Error::Rustfmt {
-                message: format!(
-                    "it rejected the generated code: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-                source: None,
-            });
-        }
-        Ok(out.stdout)
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = names
-            .chunks(per)
-            .map(|chunk| {
-                let paths: Vec<PathBuf> = chunk.iter().map(|n| src.join(n)).collect();
-                let run = &run;
-                scope.spawn(move || {
-                    let args: Vec<&std::ffi::OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
-                    run(&args, None)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("rustfmt thread").map(|_| ()))
-    })?;
-    for name in &names {
-        let text = std::fs::read_to_string(src.join(name)).map_err(|e| io("reading a file", e))?;
-        files.insert(name.clone(), text);
-    }
-    let roots: Vec<String> = files.keys().filter(|n| is_root(n)).cloned().collect();
-    for root in roots {
-        let out = run(&["--emit".as_ref(), "stdout".as_ref()], Some(&files[&root]))?;
-        let text = String::from_utf8(out).map_err(|_| Error::Rustfmt {
-            message: "it returned non-UTF-8".into(),
-            source: None,
-        })?;
-        files.insert(root, text);
-    }
-    Ok(())
 }
 
 /// Generate the files for `model`. Never fails because of one odd table: tables that cannot get a full
@@ -461,7 +356,10 @@ fn render_mod(plan: &Plan<'_>, schema_file: &str, has_types: bool) -> String {
         s.push_str("pub mod types;\n");
     }
     s.push('\n');
-    for t in &plan.tables {
+    // rustfmt sorts consecutive `mod` items by name.
+    let mut tables: Vec<&TablePlan<'_>> = plan.tables.iter().collect();
+    tables.sort_by(|a, b| a.module.cmp(&b.module));
+    for t in tables {
         s.push_str(&format!("/// Model of {}.\n", t.describe()));
         s.push_str(&plan.gate([t.module.as_str()], ""));
         s.push_str(&format!("pub mod {};\n", t.module));
@@ -637,6 +535,10 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "Fn",
     "FnMut",
     "FnOnce",
+    // imported by model files
+    "Set",
+    "Values",
+    "QueryResult",
 ];
 
 impl<'a> Plan<'a> {
@@ -1225,7 +1127,7 @@ mod tests {
         assert!(schema.contains("diesel::joinable!(a_child -> b_parent (parent));"));
         // only the FK-connected pair may appear together; the key-less dataset stands alone
         assert!(schema.contains(
-            "diesel::allow_tables_to_appear_in_same_query!(\n    a_child,\n    b_parent,\n);"
+            "diesel::allow_tables_to_appear_in_same_query!(a_child, b_parent);"
         ));
         assert!(!schema.contains("    events,"));
         assert!(schema.contains("    // no key: the first column stands in"));
@@ -1245,7 +1147,7 @@ mod tests {
                 .unwrap()
                 .contains("zeta")
         );
-        assert!(g.files["types.rs"].contains("pub enum Mood {"));
+        assert!(g.files["types.rs"].contains("    pub enum Mood(\"mood\", super::schema::sql_types::Mood) {"));
         assert_eq!(
             g,
             generate(&model(), &Options::default()).unwrap(),
@@ -1304,9 +1206,9 @@ mod tests {
         );
         assert!(!schema.contains("Parents") && !schema.contains("How it feels"));
         assert!(schema.contains("    use my_crate::Extra;"));
-        assert!(schema.contains("#[derive(diesel::query_builder::QueryId, Clone, Debug, Copy, diesel::sql_types::SqlType)]"));
+        assert!(schema.contains("    #[derive(diesel::query_builder::QueryId, Clone, Debug, Copy, diesel::sql_types::SqlType)]"), "{schema}");
         assert!(schema.contains(
-            "diesel::allow_tables_to_appear_in_same_query!(\n    b_parent,\n    events,\n);"
+            "diesel::allow_tables_to_appear_in_same_query!(b_parent, events);"
         ));
         assert!(!g.files.contains_key("a_child.rs"));
         assert!(g.files["b_parent.rs"].contains("serde::Serialize"));

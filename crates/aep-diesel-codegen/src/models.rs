@@ -5,10 +5,12 @@
 
 use std::fmt::Write;
 
+use super::layout;
 use super::naming::{doc_line, lit};
 use super::{ColPlan, HEADER, KeySource, Plan, TablePlan};
 
-const TYPES: &str = "super::types::";
+/// How model files name the generated Rust types (`use super::types;` when needed).
+const TYPES: &str = "types::";
 
 fn field_docs(c: &ColPlan<'_>, with_docs: bool, s: &mut String) {
     if with_docs {
@@ -57,19 +59,8 @@ fn change_fields<'p>(t: &'p TablePlan<'_>, key: usize) -> Vec<(&'p ColPlan<'p>, 
         .collect()
 }
 
-/// `#[derive(…)]`, on one line when it fits in rustfmt's 100 columns, else one derive a line.
 fn derive_line(derives: &str, s: &mut String) {
-    let one = format!("#[derive({derives})]");
-    if one.len() <= 100 {
-        s.push_str(&one);
-        s.push('\n');
-    } else {
-        s.push_str("#[derive(\n");
-        for d in derives.split(", ") {
-            writeln!(s, "    {d},").unwrap();
-        }
-        s.push_str(")]\n");
-    }
+    s.push_str(&layout::derive_attr(derives, ""));
 }
 
 /// Rust types whose values are `Copy`: the key getter returns them without `clone()`.
@@ -143,9 +134,23 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
              //! `[aep_diesel] query_service_writable`.\n",
         );
     }
+    // `use` lines in rustfmt's order: external crates, then this crate's modules.
+    s.push('\n');
+    match (inserts.is_empty(), changes.is_empty()) {
+        (false, false) => s.push_str("use aep_diesel::model::{Set, Values};\n"),
+        (false, true) => s.push_str("use aep_diesel::model::Values;\n"),
+        (true, false) => s.push_str("use aep_diesel::model::Set;\n"),
+        (true, true) => {}
+    }
     if !inserts.is_empty() || !changes.is_empty() {
-        s.push_str("\nuse diesel::dsl::SqlTypeOf;\n");
-        writeln!(s, "\nuse {table} as sql;").unwrap();
+        s.push_str("use diesel::QueryResult;\n\n");
+    }
+    writeln!(s, "use {table} as sql;").unwrap();
+    if t.cols
+        .iter()
+        .any(|c| c.mapped.rust.as_ref().and_then(|r| r.custom()).is_some())
+    {
+        s.push_str("use super::types;\n");
     }
 
     // The row struct.
@@ -168,7 +173,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         match c.rust(TYPES) {
             Some(ty) => {
                 field_docs(c, plan.opts.with_docs, &mut s);
-                writeln!(s, "    pub {}: {ty},", c.ident).unwrap();
+                s.push_str(&layout::field("    ", &c.ident, &ty));
             }
             None => writeln!(
                 s,
@@ -183,7 +188,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
 
     // What the library needs to know.
     writeln!(s, "\nimpl aep_diesel::model::Model for {name} {{").unwrap();
-    writeln!(s, "    type Table = {table}::table;").unwrap();
+    s.push_str("    type Table = sql::table;\n");
     if let Some(k) = key {
         writeln!(
             s,
@@ -217,7 +222,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "\nimpl aep_diesel::model::Keyed for {name} {{").unwrap();
         writeln!(
             s,
-            "    type KeyType = diesel::dsl::SqlTypeOf<{table}::{}>;",
+            "    type KeyType = diesel::dsl::SqlTypeOf<sql::{}>;",
             c.ident
         )
         .unwrap();
@@ -283,41 +288,26 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "pub struct {new_name} {{").unwrap();
         for (c, ty) in &inserts {
             field_docs(c, plan.opts.with_docs, &mut s);
-            writeln!(s, "    pub {}: {ty},", c.ident).unwrap();
+            s.push_str(&layout::field("    ", &c.ident, ty));
         }
         s.push_str("}\n");
 
         writeln!(s, "\nimpl aep_diesel::model::Insert for {new_name} {{").unwrap();
         writeln!(s, "    type Model = {name};").unwrap();
-        let cols: Vec<String> = inserts.iter().map(|(c, _)| lit(&c.c.name)).collect();
-        let one_line = format!(
-            "    const COLUMNS: &'static [&'static str] = &[{}];",
-            cols.join(", ")
-        );
-        if one_line.len() <= 100 {
-            writeln!(s, "{one_line}").unwrap();
-        } else {
-            s.push_str("    const COLUMNS: &'static [&'static str] = &[\n");
-            for c in &cols {
-                writeln!(s, "        {c},").unwrap();
-            }
-            s.push_str("    ];\n");
-        }
         s.push('\n');
-        s.push_str("    fn walk_values<'b>(\n        &'b self,\n        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,\n    ) -> diesel::QueryResult<()> {\n");
-        s.push_str("        let mut w = aep_diesel::model::Values::new(out);\n");
+        s.push_str("    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {\n");
         for (c, _) in &inserts {
             let call = if c.c.server_filled() {
                 "or_default"
             } else {
                 "value"
             };
-            writeln!(
-                s,
-                "        w.{call}::<SqlTypeOf<sql::{}>, _>(&self.{})?;",
-                c.ident, c.ident
-            )
-            .unwrap();
+            s.push_str(&layout::call(
+                "        ",
+                &format!("w.{call}::<sql::{}, _>", c.ident),
+                &[format!("&self.{}", c.ident)],
+                "?;",
+            ));
         }
         s.push_str("        Ok(())\n    }\n}\n");
     }
@@ -338,33 +328,24 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "pub struct {changes_name} {{").unwrap();
         for (c, ty) in &changes {
             field_docs(c, plan.opts.with_docs, &mut s);
-            writeln!(s, "    pub {}: {ty},", c.ident).unwrap();
+            s.push_str(&layout::field("    ", &c.ident, ty));
         }
         s.push_str("}\n");
 
         writeln!(s, "\nimpl aep_diesel::model::Changes for {changes_name} {{").unwrap();
         writeln!(s, "    type Model = {name};").unwrap();
         s.push('\n');
-        s.push_str("    fn walk_set<'b>(\n        &'b self,\n        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,\n    ) -> diesel::QueryResult<()> {\n");
-        s.push_str("        let mut w = aep_diesel::model::Set::new(out);\n");
+        s.push_str("    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {\n");
         for (c, _) in &changes {
             let call = if c.c.nullable { "nullable" } else { "column" };
-            writeln!(
-                s,
-                "        w.{call}::<SqlTypeOf<sql::{}>, _>({}, &self.{})?;",
-                c.ident,
-                lit(&c.c.name),
-                c.ident
-            )
-            .unwrap();
+            s.push_str(&layout::call(
+                "        ",
+                &format!("w.{call}::<sql::{}, _>", c.ident),
+                &[format!("&self.{}", c.ident)],
+                "?;",
+            ));
         }
-        s.push_str("        Ok(())\n    }\n\n    fn is_empty(&self) -> bool {\n");
-        let checks: Vec<String> = changes
-            .iter()
-            .map(|(c, _)| format!("self.{}.is_none()", c.ident))
-            .collect();
-        writeln!(s, "        {}", checks.join("\n            && ")).unwrap();
-        s.push_str("    }\n}\n");
+        s.push_str("        Ok(())\n    }\n}\n");
     }
     s
 }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+use super::layout;
 use super::naming::{doc_line, lit};
 use super::{HEADER, Plan, TablePlan};
 use crate::config::AllowTables;
@@ -63,31 +64,15 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
     }
     for group in allow_groups(plan) {
         s.push('\n');
-        if plan.marker_users.is_some() {
+        const ALLOW: &str = "diesel::allow_tables_to_appear_in_same_query!";
+        if plan.marker_users.is_none() && group.len() <= ALLOW_MACRO_MAX {
+            s.push_str(&layout::call("", ALLOW, &group, ";"));
+        } else {
+            // Pairs: past the macro's recursion limit, or gated by both tables' features.
             for (i, a) in group.iter().enumerate() {
                 for b in &group[i + 1..] {
                     s.push_str(&both(a, b));
-                    writeln!(
-                        s,
-                        "diesel::allow_tables_to_appear_in_same_query!({a}, {b});"
-                    )
-                    .unwrap();
-                }
-            }
-        } else if group.len() <= ALLOW_MACRO_MAX {
-            s.push_str("diesel::allow_tables_to_appear_in_same_query!(\n");
-            for t in &group {
-                writeln!(s, "    {t},").unwrap();
-            }
-            s.push_str(");\n");
-        } else {
-            for (i, a) in group.iter().enumerate() {
-                for b in &group[i + 1..] {
-                    writeln!(
-                        s,
-                        "diesel::allow_tables_to_appear_in_same_query!({a}, {b});"
-                    )
-                    .unwrap();
+                    s.push_str(&layout::call("", ALLOW, &[a.clone(), b.clone()], ";"));
                 }
             }
         }
@@ -139,7 +124,7 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
         first = false;
         writeln!(s, "    /// The `{}` {what}.", doc_line(name)).unwrap();
         s.push_str(&plan.gate_marker(marker, "    "));
-        writeln!(s, "    #[derive({})]", derives.join(", ")).unwrap();
+        s.push_str(&layout::derive_attr(&derives.join(", "), "    "));
         if schema.is_empty() || schema == "public" || schema == "pg_catalog" {
             writeln!(s, "    #[diesel(postgres_type(name = {}))]", lit(name)).unwrap();
         } else {

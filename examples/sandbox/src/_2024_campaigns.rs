@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::_2024_campaigns as sql;
 
@@ -23,12 +24,12 @@ pub struct T2024Campaign {
 }
 
 impl aep_diesel::model::Model for T2024Campaign {
-    type Table = super::schema::_2024_campaigns::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("campaign_id");
 }
 
 impl aep_diesel::model::Keyed for T2024Campaign {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::_2024_campaigns::campaign_id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::campaign_id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -56,20 +57,14 @@ pub struct NewT2024Campaign {
 
 impl aep_diesel::model::Insert for NewT2024Campaign {
     type Model = T2024Campaign;
-    const COLUMNS: &'static [&'static str] =
-        &["campaign_id", "type", "match", "async", "self", "budget"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::campaign_id>, _>(&self.campaign_id)?;
-        w.value::<SqlTypeOf<sql::type_>, _>(&self.type_)?;
-        w.value::<SqlTypeOf<sql::match_>, _>(&self.match_)?;
-        w.or_default::<SqlTypeOf<sql::async_>, _>(&self.async_)?;
-        w.value::<SqlTypeOf<sql::self_>, _>(&self.self_)?;
-        w.value::<SqlTypeOf<sql::budget>, _>(&self.budget)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::campaign_id, _>(&self.campaign_id)?;
+        w.value::<sql::type_, _>(&self.type_)?;
+        w.value::<sql::match_, _>(&self.match_)?;
+        w.or_default::<sql::async_, _>(&self.async_)?;
+        w.value::<sql::self_, _>(&self.self_)?;
+        w.value::<sql::budget, _>(&self.budget)?;
         Ok(())
     }
 }
@@ -88,24 +83,12 @@ pub struct T2024CampaignChanges {
 impl aep_diesel::model::Changes for T2024CampaignChanges {
     type Model = T2024Campaign;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.column::<SqlTypeOf<sql::type_>, _>("type", &self.type_)?;
-        w.nullable::<SqlTypeOf<sql::match_>, _>("match", &self.match_)?;
-        w.column::<SqlTypeOf<sql::async_>, _>("async", &self.async_)?;
-        w.nullable::<SqlTypeOf<sql::self_>, _>("self", &self.self_)?;
-        w.nullable::<SqlTypeOf<sql::budget>, _>("budget", &self.budget)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.column::<sql::type_, _>(&self.type_)?;
+        w.nullable::<sql::match_, _>(&self.match_)?;
+        w.column::<sql::async_, _>(&self.async_)?;
+        w.nullable::<sql::self_, _>(&self.self_)?;
+        w.nullable::<sql::budget, _>(&self.budget)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.type_.is_none()
-            && self.match_.is_none()
-            && self.async_.is_none()
-            && self.self_.is_none()
-            && self.budget.is_none()
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! Order count and spend per customer
 
+use super::schema::customer_order_totals as sql;
+
 /// A row of view `customer_order_totals`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
 #[diesel(table_name = super::schema::customer_order_totals)]
@@ -15,12 +17,12 @@ pub struct CustomerOrderTotal {
 }
 
 impl aep_diesel::model::Model for CustomerOrderTotal {
-    type Table = super::schema::customer_order_totals::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("customer_id");
 }
 
 impl aep_diesel::model::Keyed for CustomerOrderTotal {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::customer_order_totals::customer_id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::customer_id>;
     type Key = i64;
     type OwnedKey = i64;
 

@@ -7,7 +7,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::customers as sql;
 
@@ -25,12 +26,12 @@ pub struct Customer {
 }
 
 impl aep_diesel::model::Model for Customer {
-    type Table = super::schema::customers::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Customer {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::customers::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i64;
     type OwnedKey = i64;
 
@@ -58,18 +59,13 @@ pub struct NewCustomer {
 
 impl aep_diesel::model::Insert for NewCustomer {
     type Model = Customer;
-    const COLUMNS: &'static [&'static str] = &["id", "email", "name", "country", "created_at"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.or_default::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::email>, _>(&self.email)?;
-        w.value::<SqlTypeOf<sql::name>, _>(&self.name)?;
-        w.value::<SqlTypeOf<sql::country>, _>(&self.country)?;
-        w.or_default::<SqlTypeOf<sql::created_at>, _>(&self.created_at)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.or_default::<sql::id, _>(&self.id)?;
+        w.value::<sql::email, _>(&self.email)?;
+        w.value::<sql::name, _>(&self.name)?;
+        w.value::<sql::country, _>(&self.country)?;
+        w.or_default::<sql::created_at, _>(&self.created_at)?;
         Ok(())
     }
 }
@@ -88,22 +84,11 @@ pub struct CustomerChanges {
 impl aep_diesel::model::Changes for CustomerChanges {
     type Model = Customer;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.column::<SqlTypeOf<sql::email>, _>("email", &self.email)?;
-        w.column::<SqlTypeOf<sql::name>, _>("name", &self.name)?;
-        w.nullable::<SqlTypeOf<sql::country>, _>("country", &self.country)?;
-        w.column::<SqlTypeOf<sql::created_at>, _>("created_at", &self.created_at)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.column::<sql::email, _>(&self.email)?;
+        w.column::<sql::name, _>(&self.name)?;
+        w.nullable::<sql::country, _>(&self.country)?;
+        w.column::<sql::created_at, _>(&self.created_at)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.email.is_none()
-            && self.name.is_none()
-            && self.country.is_none()
-            && self.created_at.is_none()
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! No key proves a row's identity, so there are no keyed reads, updates or deletes.
 
+use super::schema::daily_event_counts as sql;
+
 /// A row of materialized view `daily_event_counts`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
 #[diesel(table_name = super::schema::daily_event_counts)]
@@ -14,5 +16,5 @@ pub struct DailyEventCount {
 }
 
 impl aep_diesel::model::Model for DailyEventCount {
-    type Table = super::schema::daily_event_counts::table;
+    type Table = sql::table;
 }

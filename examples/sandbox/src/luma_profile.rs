@@ -9,7 +9,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::Values;
+use diesel::QueryResult;
 
 use super::schema::luma_profile as sql;
 
@@ -29,7 +30,7 @@ pub struct LumaProfile {
 }
 
 impl aep_diesel::model::Model for LumaProfile {
-    type Table = super::schema::luma_profile::table;
+    type Table = sql::table;
 }
 
 impl aep_diesel::model::Create for LumaProfile {}
@@ -49,30 +50,16 @@ pub struct NewLumaProfile {
 
 impl aep_diesel::model::Insert for NewLumaProfile {
     type Model = LumaProfile;
-    const COLUMNS: &'static [&'static str] = &[
-        "_id",
-        "person_name",
-        "email",
-        "loyalty_points",
-        "birth_date",
-        "segments",
-        "identitymap",
-        "created",
-    ];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::_id>, _>(&self._id)?;
-        w.value::<SqlTypeOf<sql::person_name>, _>(&self.person_name)?;
-        w.value::<SqlTypeOf<sql::email>, _>(&self.email)?;
-        w.value::<SqlTypeOf<sql::loyalty_points>, _>(&self.loyalty_points)?;
-        w.value::<SqlTypeOf<sql::birth_date>, _>(&self.birth_date)?;
-        w.value::<SqlTypeOf<sql::segments>, _>(&self.segments)?;
-        w.value::<SqlTypeOf<sql::identitymap>, _>(&self.identitymap)?;
-        w.value::<SqlTypeOf<sql::created>, _>(&self.created)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::_id, _>(&self._id)?;
+        w.value::<sql::person_name, _>(&self.person_name)?;
+        w.value::<sql::email, _>(&self.email)?;
+        w.value::<sql::loyalty_points, _>(&self.loyalty_points)?;
+        w.value::<sql::birth_date, _>(&self.birth_date)?;
+        w.value::<sql::segments, _>(&self.segments)?;
+        w.value::<sql::identitymap, _>(&self.identitymap)?;
+        w.value::<sql::created, _>(&self.created)?;
         Ok(())
     }
 }

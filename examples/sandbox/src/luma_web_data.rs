@@ -7,9 +7,11 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::luma_web_data as sql;
+use super::types;
 
 /// A row of table `luma_web_data`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
@@ -19,22 +21,22 @@ pub struct LumaWebData {
     /// Unique event identifier
     pub _id: Option<String>,
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
-    pub web: Option<super::types::LumaWebDataWeb>,
-    pub commerce: Option<super::types::LumaWebDataCommerce>,
-    pub productlistitems: Option<Vec<Option<super::types::ProductlistitemsE>>>,
+    pub web: Option<types::LumaWebDataWeb>,
+    pub commerce: Option<types::LumaWebDataCommerce>,
+    pub productlistitems: Option<Vec<Option<types::ProductlistitemsE>>>,
     pub identitymap: Option<serde_json::Value>,
-    pub device: Option<super::types::DeviceKind>,
+    pub device: Option<types::DeviceKind>,
     pub tags: Option<Vec<Option<String>>>,
     pub eventtype: Option<String>,
 }
 
 impl aep_diesel::model::Model for LumaWebData {
-    type Table = super::schema::luma_web_data::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("_id");
 }
 
 impl aep_diesel::model::Keyed for LumaWebData {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::luma_web_data::_id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::_id>;
     type Key = str;
     type OwnedKey = String;
 
@@ -53,43 +55,28 @@ pub struct NewLumaWebData {
     /// Unique event identifier
     pub _id: Option<String>,
     pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
-    pub web: Option<super::types::LumaWebDataWeb>,
-    pub commerce: Option<super::types::LumaWebDataCommerce>,
-    pub productlistitems: Option<Vec<Option<super::types::ProductlistitemsE>>>,
+    pub web: Option<types::LumaWebDataWeb>,
+    pub commerce: Option<types::LumaWebDataCommerce>,
+    pub productlistitems: Option<Vec<Option<types::ProductlistitemsE>>>,
     pub identitymap: Option<serde_json::Value>,
-    pub device: Option<super::types::DeviceKind>,
+    pub device: Option<types::DeviceKind>,
     pub tags: Option<Vec<Option<String>>>,
     pub eventtype: Option<String>,
 }
 
 impl aep_diesel::model::Insert for NewLumaWebData {
     type Model = LumaWebData;
-    const COLUMNS: &'static [&'static str] = &[
-        "_id",
-        "timestamp",
-        "web",
-        "commerce",
-        "productlistitems",
-        "identitymap",
-        "device",
-        "tags",
-        "eventtype",
-    ];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::_id>, _>(&self._id)?;
-        w.value::<SqlTypeOf<sql::timestamp>, _>(&self.timestamp)?;
-        w.value::<SqlTypeOf<sql::web>, _>(&self.web)?;
-        w.value::<SqlTypeOf<sql::commerce>, _>(&self.commerce)?;
-        w.value::<SqlTypeOf<sql::productlistitems>, _>(&self.productlistitems)?;
-        w.value::<SqlTypeOf<sql::identitymap>, _>(&self.identitymap)?;
-        w.value::<SqlTypeOf<sql::device>, _>(&self.device)?;
-        w.value::<SqlTypeOf<sql::tags>, _>(&self.tags)?;
-        w.value::<SqlTypeOf<sql::eventtype>, _>(&self.eventtype)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::_id, _>(&self._id)?;
+        w.value::<sql::timestamp, _>(&self.timestamp)?;
+        w.value::<sql::web, _>(&self.web)?;
+        w.value::<sql::commerce, _>(&self.commerce)?;
+        w.value::<sql::productlistitems, _>(&self.productlistitems)?;
+        w.value::<sql::identitymap, _>(&self.identitymap)?;
+        w.value::<sql::device, _>(&self.device)?;
+        w.value::<sql::tags, _>(&self.tags)?;
+        w.value::<sql::eventtype, _>(&self.eventtype)?;
         Ok(())
     }
 }
@@ -99,11 +86,11 @@ impl aep_diesel::model::Insert for NewLumaWebData {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LumaWebDataChanges {
     pub timestamp: Option<Option<chrono::DateTime<chrono::Utc>>>,
-    pub web: Option<Option<super::types::LumaWebDataWeb>>,
-    pub commerce: Option<Option<super::types::LumaWebDataCommerce>>,
-    pub productlistitems: Option<Option<Vec<Option<super::types::ProductlistitemsE>>>>,
+    pub web: Option<Option<types::LumaWebDataWeb>>,
+    pub commerce: Option<Option<types::LumaWebDataCommerce>>,
+    pub productlistitems: Option<Option<Vec<Option<types::ProductlistitemsE>>>>,
     pub identitymap: Option<Option<serde_json::Value>>,
-    pub device: Option<Option<super::types::DeviceKind>>,
+    pub device: Option<Option<types::DeviceKind>>,
     pub tags: Option<Option<Vec<Option<String>>>>,
     pub eventtype: Option<Option<String>>,
 }
@@ -111,33 +98,15 @@ pub struct LumaWebDataChanges {
 impl aep_diesel::model::Changes for LumaWebDataChanges {
     type Model = LumaWebData;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::timestamp>, _>("timestamp", &self.timestamp)?;
-        w.nullable::<SqlTypeOf<sql::web>, _>("web", &self.web)?;
-        w.nullable::<SqlTypeOf<sql::commerce>, _>("commerce", &self.commerce)?;
-        w.nullable::<SqlTypeOf<sql::productlistitems>, _>(
-            "productlistitems",
-            &self.productlistitems,
-        )?;
-        w.nullable::<SqlTypeOf<sql::identitymap>, _>("identitymap", &self.identitymap)?;
-        w.nullable::<SqlTypeOf<sql::device>, _>("device", &self.device)?;
-        w.nullable::<SqlTypeOf<sql::tags>, _>("tags", &self.tags)?;
-        w.nullable::<SqlTypeOf<sql::eventtype>, _>("eventtype", &self.eventtype)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::timestamp, _>(&self.timestamp)?;
+        w.nullable::<sql::web, _>(&self.web)?;
+        w.nullable::<sql::commerce, _>(&self.commerce)?;
+        w.nullable::<sql::productlistitems, _>(&self.productlistitems)?;
+        w.nullable::<sql::identitymap, _>(&self.identitymap)?;
+        w.nullable::<sql::device, _>(&self.device)?;
+        w.nullable::<sql::tags, _>(&self.tags)?;
+        w.nullable::<sql::eventtype, _>(&self.eventtype)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.timestamp.is_none()
-            && self.web.is_none()
-            && self.commerce.is_none()
-            && self.productlistitems.is_none()
-            && self.identitymap.is_none()
-            && self.device.is_none()
-            && self.tags.is_none()
-            && self.eventtype.is_none()
     }
 }

@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::match_ as sql;
 
@@ -25,12 +26,12 @@ pub struct Match {
 }
 
 impl aep_diesel::model::Model for Match {
-    type Table = super::schema::match_::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Match {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::match_::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i32;
     type OwnedKey = i32;
 
@@ -60,22 +61,16 @@ pub struct NewMatch {
 
 impl aep_diesel::model::Insert for NewMatch {
     type Model = Match;
-    const COLUMNS: &'static [&'static str] =
-        &["id", "fn", "where", "struct", "await", "dyn", "try", "gen"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.or_default::<SqlTypeOf<sql::id>, _>(&self.id)?;
-        w.value::<SqlTypeOf<sql::fn_>, _>(&self.fn_)?;
-        w.value::<SqlTypeOf<sql::where_>, _>(&self.where_)?;
-        w.value::<SqlTypeOf<sql::struct_>, _>(&self.struct_)?;
-        w.value::<SqlTypeOf<sql::await_>, _>(&self.await_)?;
-        w.value::<SqlTypeOf<sql::dyn_>, _>(&self.dyn_)?;
-        w.value::<SqlTypeOf<sql::try_>, _>(&self.try_)?;
-        w.value::<SqlTypeOf<sql::gen_>, _>(&self.gen_)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.or_default::<sql::id, _>(&self.id)?;
+        w.value::<sql::fn_, _>(&self.fn_)?;
+        w.value::<sql::where_, _>(&self.where_)?;
+        w.value::<sql::struct_, _>(&self.struct_)?;
+        w.value::<sql::await_, _>(&self.await_)?;
+        w.value::<sql::dyn_, _>(&self.dyn_)?;
+        w.value::<sql::try_, _>(&self.try_)?;
+        w.value::<sql::gen_, _>(&self.gen_)?;
         Ok(())
     }
 }
@@ -96,28 +91,14 @@ pub struct MatchChanges {
 impl aep_diesel::model::Changes for MatchChanges {
     type Model = Match;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::fn_>, _>("fn", &self.fn_)?;
-        w.nullable::<SqlTypeOf<sql::where_>, _>("where", &self.where_)?;
-        w.nullable::<SqlTypeOf<sql::struct_>, _>("struct", &self.struct_)?;
-        w.nullable::<SqlTypeOf<sql::await_>, _>("await", &self.await_)?;
-        w.nullable::<SqlTypeOf<sql::dyn_>, _>("dyn", &self.dyn_)?;
-        w.nullable::<SqlTypeOf<sql::try_>, _>("try", &self.try_)?;
-        w.nullable::<SqlTypeOf<sql::gen_>, _>("gen", &self.gen_)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::fn_, _>(&self.fn_)?;
+        w.nullable::<sql::where_, _>(&self.where_)?;
+        w.nullable::<sql::struct_, _>(&self.struct_)?;
+        w.nullable::<sql::await_, _>(&self.await_)?;
+        w.nullable::<sql::dyn_, _>(&self.dyn_)?;
+        w.nullable::<sql::try_, _>(&self.try_)?;
+        w.nullable::<sql::gen_, _>(&self.gen_)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.fn_.is_none()
-            && self.where_.is_none()
-            && self.struct_.is_none()
-            && self.await_.is_none()
-            && self.dyn_.is_none()
-            && self.try_.is_none()
-            && self.gen_.is_none()
     }
 }

@@ -7,7 +7,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::Values;
+use diesel::QueryResult;
 
 use super::schema::order_items as sql;
 
@@ -24,7 +25,7 @@ pub struct OrderItem {
 }
 
 impl aep_diesel::model::Model for OrderItem {
-    type Table = super::schema::order_items::table;
+    type Table = sql::table;
 }
 
 impl aep_diesel::model::Create for OrderItem {}
@@ -43,19 +44,13 @@ pub struct NewOrderItem {
 
 impl aep_diesel::model::Insert for NewOrderItem {
     type Model = OrderItem;
-    const COLUMNS: &'static [&'static str] =
-        &["order_id", "line_no", "sku", "quantity", "unit_price"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::order_id>, _>(&self.order_id)?;
-        w.value::<SqlTypeOf<sql::line_no>, _>(&self.line_no)?;
-        w.value::<SqlTypeOf<sql::sku>, _>(&self.sku)?;
-        w.or_default::<SqlTypeOf<sql::quantity>, _>(&self.quantity)?;
-        w.value::<SqlTypeOf<sql::unit_price>, _>(&self.unit_price)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::order_id, _>(&self.order_id)?;
+        w.value::<sql::line_no, _>(&self.line_no)?;
+        w.value::<sql::sku, _>(&self.sku)?;
+        w.or_default::<sql::quantity, _>(&self.quantity)?;
+        w.value::<sql::unit_price, _>(&self.unit_price)?;
         Ok(())
     }
 }

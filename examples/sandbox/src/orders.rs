@@ -5,9 +5,11 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::orders as sql;
+use super::types;
 
 /// A row of table `orders`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
@@ -16,7 +18,7 @@ use super::schema::orders as sql;
 pub struct Order {
     pub id: i64,
     pub customer_id: i64,
-    pub status: super::types::OrderStatus,
+    pub status: types::OrderStatus,
     pub total: bigdecimal::BigDecimal,
     pub total_with_tax: Option<bigdecimal::BigDecimal>,
     pub note: Option<String>,
@@ -24,12 +26,12 @@ pub struct Order {
 }
 
 impl aep_diesel::model::Model for Order {
-    type Table = super::schema::orders::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("id");
 }
 
 impl aep_diesel::model::Keyed for Order {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::orders::id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::id>;
     type Key = i64;
     type OwnedKey = i64;
 
@@ -50,7 +52,7 @@ impl aep_diesel::model::Write for Order {}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewOrder {
     pub customer_id: i64,
-    pub status: Option<super::types::OrderStatus>,
+    pub status: Option<types::OrderStatus>,
     pub total: bigdecimal::BigDecimal,
     pub note: Option<String>,
     pub placed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -58,19 +60,13 @@ pub struct NewOrder {
 
 impl aep_diesel::model::Insert for NewOrder {
     type Model = Order;
-    const COLUMNS: &'static [&'static str] =
-        &["customer_id", "status", "total", "note", "placed_at"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::customer_id>, _>(&self.customer_id)?;
-        w.or_default::<SqlTypeOf<sql::status>, _>(&self.status)?;
-        w.value::<SqlTypeOf<sql::total>, _>(&self.total)?;
-        w.value::<SqlTypeOf<sql::note>, _>(&self.note)?;
-        w.or_default::<SqlTypeOf<sql::placed_at>, _>(&self.placed_at)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::customer_id, _>(&self.customer_id)?;
+        w.or_default::<sql::status, _>(&self.status)?;
+        w.value::<sql::total, _>(&self.total)?;
+        w.value::<sql::note, _>(&self.note)?;
+        w.or_default::<sql::placed_at, _>(&self.placed_at)?;
         Ok(())
     }
 }
@@ -80,7 +76,7 @@ impl aep_diesel::model::Insert for NewOrder {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderChanges {
     pub customer_id: Option<i64>,
-    pub status: Option<super::types::OrderStatus>,
+    pub status: Option<types::OrderStatus>,
     pub total: Option<bigdecimal::BigDecimal>,
     pub note: Option<Option<String>>,
     pub placed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -89,24 +85,12 @@ pub struct OrderChanges {
 impl aep_diesel::model::Changes for OrderChanges {
     type Model = Order;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.column::<SqlTypeOf<sql::customer_id>, _>("customer_id", &self.customer_id)?;
-        w.column::<SqlTypeOf<sql::status>, _>("status", &self.status)?;
-        w.column::<SqlTypeOf<sql::total>, _>("total", &self.total)?;
-        w.nullable::<SqlTypeOf<sql::note>, _>("note", &self.note)?;
-        w.column::<SqlTypeOf<sql::placed_at>, _>("placed_at", &self.placed_at)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.column::<sql::customer_id, _>(&self.customer_id)?;
+        w.column::<sql::status, _>(&self.status)?;
+        w.column::<sql::total, _>(&self.total)?;
+        w.nullable::<sql::note, _>(&self.note)?;
+        w.column::<sql::placed_at, _>(&self.placed_at)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.customer_id.is_none()
-            && self.status.is_none()
-            && self.total.is_none()
-            && self.note.is_none()
-            && self.placed_at.is_none()
     }
 }

@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::segment_members as sql;
 
@@ -20,12 +21,12 @@ pub struct SegmentMember {
 }
 
 impl aep_diesel::model::Model for SegmentMember {
-    type Table = super::schema::segment_members::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("member_key");
 }
 
 impl aep_diesel::model::Keyed for SegmentMember {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::segment_members::member_key>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::member_key>;
     type Key = str;
     type OwnedKey = String;
 
@@ -48,16 +49,11 @@ pub struct NewSegmentMember {
 
 impl aep_diesel::model::Insert for NewSegmentMember {
     type Model = SegmentMember;
-    const COLUMNS: &'static [&'static str] = &["member_key", "segment", "joined"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::member_key>, _>(&self.member_key)?;
-        w.value::<SqlTypeOf<sql::segment>, _>(&self.segment)?;
-        w.value::<SqlTypeOf<sql::joined>, _>(&self.joined)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::member_key, _>(&self.member_key)?;
+        w.value::<sql::segment, _>(&self.segment)?;
+        w.value::<sql::joined, _>(&self.joined)?;
         Ok(())
     }
 }
@@ -73,17 +69,9 @@ pub struct SegmentMemberChanges {
 impl aep_diesel::model::Changes for SegmentMemberChanges {
     type Model = SegmentMember;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::segment>, _>("segment", &self.segment)?;
-        w.nullable::<SqlTypeOf<sql::joined>, _>("joined", &self.joined)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::segment, _>(&self.segment)?;
+        w.nullable::<sql::joined, _>(&self.joined)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.segment.is_none() && self.joined.is_none()
     }
 }

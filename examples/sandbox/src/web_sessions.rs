@@ -5,7 +5,8 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use diesel::dsl::SqlTypeOf;
+use aep_diesel::model::{Set, Values};
+use diesel::QueryResult;
 
 use super::schema::web_sessions as sql;
 
@@ -21,12 +22,12 @@ pub struct WebSession {
 }
 
 impl aep_diesel::model::Model for WebSession {
-    type Table = super::schema::web_sessions::table;
+    type Table = sql::table;
     const KEY: Option<&'static str> = Some("Session ID");
 }
 
 impl aep_diesel::model::Keyed for WebSession {
-    type KeyType = diesel::dsl::SqlTypeOf<super::schema::web_sessions::session_id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::session_id>;
     type Key = uuid::Uuid;
     type OwnedKey = uuid::Uuid;
 
@@ -52,18 +53,12 @@ pub struct NewWebSession {
 
 impl aep_diesel::model::Insert for NewWebSession {
     type Model = WebSession;
-    const COLUMNS: &'static [&'static str] =
-        &["Session ID", "User Agent", "Started At", "Page Views"];
 
-    fn walk_values<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Values::new(out);
-        w.value::<SqlTypeOf<sql::session_id>, _>(&self.session_id)?;
-        w.value::<SqlTypeOf<sql::user_agent>, _>(&self.user_agent)?;
-        w.or_default::<SqlTypeOf<sql::started_at>, _>(&self.started_at)?;
-        w.or_default::<SqlTypeOf<sql::page_views>, _>(&self.page_views)?;
+    fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
+        w.value::<sql::session_id, _>(&self.session_id)?;
+        w.value::<sql::user_agent, _>(&self.user_agent)?;
+        w.or_default::<sql::started_at, _>(&self.started_at)?;
+        w.or_default::<sql::page_views, _>(&self.page_views)?;
         Ok(())
     }
 }
@@ -80,18 +75,10 @@ pub struct WebSessionChanges {
 impl aep_diesel::model::Changes for WebSessionChanges {
     type Model = WebSession;
 
-    fn walk_set<'b>(
-        &'b self,
-        out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        let mut w = aep_diesel::model::Set::new(out);
-        w.nullable::<SqlTypeOf<sql::user_agent>, _>("User Agent", &self.user_agent)?;
-        w.column::<SqlTypeOf<sql::started_at>, _>("Started At", &self.started_at)?;
-        w.column::<SqlTypeOf<sql::page_views>, _>("Page Views", &self.page_views)?;
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.nullable::<sql::user_agent, _>(&self.user_agent)?;
+        w.column::<sql::started_at, _>(&self.started_at)?;
+        w.column::<sql::page_views, _>(&self.page_views)?;
         Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.user_agent.is_none() && self.started_at.is_none() && self.page_views.is_none()
     }
 }

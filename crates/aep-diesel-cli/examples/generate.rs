@@ -1,11 +1,12 @@
 //! Generate typed Diesel models for the sample sandbox (or your own database) from `diesel.toml`.
 //!
 //! ```text
-//! cargo run --example generate            # write examples/sandbox/
-//! cargo run --example generate -- --check # exit 1 when examples/sandbox/ is stale
+//! cargo run -p aep-diesel-cli --example generate            # write examples/sandbox/
+//! cargo run -p aep-diesel-cli --example generate -- --check # exit 1 when examples/sandbox/ is stale
 //! ```
 //! With PG* variables or DATABASE_URL set it reads that database instead of a local server with the
-//! sample sandbox.
+//! sample sandbox. It lives in the CLI's package because the workspace root depends on the crate it
+//! writes: it must build even when that crate is stale.
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,10 +26,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let check = std::env::args().any(|a| a == "--check");
-    let options = Options::from_file(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/diesel.toml"
-    )))?;
+    let config =
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../diesel.toml")).canonicalize()?;
+    let options = Options::from_file(&config)?;
     let configured = ["PGHOST", "DATABASE_URL"]
         .iter()
         .any(|v| std::env::var_os(v).is_some());
@@ -41,7 +41,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         (engine, Some(server))
     };
     let model = engine.inspect()?.reflect(&options.filter()?)?;
-    let generated = generate(&model, &options)?.rustfmt()?;
+    let generated = generate(&model, &options)?;
     for w in &generated.warnings {
         eprintln!("note: {w}");
     }
