@@ -85,6 +85,20 @@ fn committed_hostile_models_are_current_and_generation_never_aborts() {
     assert!(generated.diesel_features.contains("64-column-tables"));
 }
 
+#[test]
+fn committed_platform_models_are_current() {
+    let (model, generated) = assert_current(&common::platform(), "tests/platform/diesel.toml");
+    assert_eq!(model.tables.len(), 2);
+    assert!(generated.diesel_features.contains("128-column-tables"));
+    // the map's domain reads as JSON; the four levels of XDM objects are four Rust types
+    assert!(
+        generated.files["deep_events.rs"].contains("pub identitymap: Option<serde_json::Value>,")
+    );
+    for level in ["XdmLevel1", "XdmLevel2", "XdmLevel3", "XdmLevel4"] {
+        assert!(generated.files["types.rs"].contains(&format!("pub struct {level}(")));
+    }
+}
+
 /// The `table!` blocks of ordinary keyed tables match diesel print-schema's (tests/fixtures), modulo
 /// whitespace; so do the joinable! lines.
 #[test]
@@ -254,4 +268,73 @@ fn output_is_already_rustfmt_layout() {
             );
         }
     }
+}
+
+/// The documented build-script way: a crate whose `build.rs` generates the models from a saved
+/// `schema.json` (no database, no credentials) into `OUT_DIR`, and `include!`s them, compiles; and
+/// its code uses them.
+#[test]
+fn a_build_script_generates_from_saved_json() {
+    let opts = Options::from_file(&manifest("diesel.toml")).unwrap();
+    let model = common::sandbox()
+        .inspect()
+        .unwrap()
+        .reflect(&opts.filter().unwrap())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path();
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(krate.join("schema.json"), model.to_json()).unwrap();
+    std::fs::write(
+        krate.join("diesel.toml"),
+        "[aep_diesel]\nderives = [\"serde::Serialize\"]\n[aep_diesel.keys]\nluma_web_data = [\"_id\"]\n",
+    )
+    .unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"uses-build-rs\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\naep-diesel = {{ path = {root:?} }}\n\
+             diesel = {{ version = \"2.3.14\", features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"uuid\"] }}\n\
+             chrono = {{ version = \"0.4\", features = [\"serde\"] }}\nbigdecimal = {{ version = \"0.4\", features = [\"serde\"] }}\n\
+             serde_json = \"1\"\nuuid = {{ version = \"1\", features = [\"serde\"] }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n\
+             [build-dependencies]\naep-diesel-codegen = {{ path = \"{root}/crates/aep-diesel-codegen\" }}\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    // What the single_file() docs show.
+    std::fs::write(
+        krate.join("build.rs"),
+        r#"fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo::rerun-if-changed=schema.json");
+    println!("cargo::rerun-if-changed=diesel.toml");
+    let model = aep_diesel_codegen::SchemaModel::from_json(&std::fs::read_to_string("schema.json")?)?;
+    let options = aep_diesel_codegen::Options::from_file("diesel.toml".as_ref())?;
+    let code = aep_diesel_codegen::generate(&model, &options)?.single_file().expect("modules");
+    std::fs::write(std::path::Path::new(&std::env::var("OUT_DIR")?).join("db.rs"), code)?;
+    Ok(())
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "pub mod db {\n    include!(concat!(env!(\"OUT_DIR\"), \"/db.rs\"));\n}\n\n\
+         use aep_diesel::model::prelude::*;\n\n\
+         pub fn first_orders(conn: &mut aep_diesel::AepConnection) -> aep_diesel::Result<Vec<db::orders::Order>> {\n\
+         \x20   db::orders::Order::list(conn, 10, 0)\n}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["check", "--quiet", "--offline"])
+        .current_dir(krate)
+        .env("CARGO_TARGET_DIR", manifest("target/feature-check"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

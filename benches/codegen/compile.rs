@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aep_diesel::inspect::{Column, PrimaryKey, SchemaModel, SqlType, Table, TableKind, TypeKind};
+use aep_diesel_codegen::config::Package;
 use aep_diesel_codegen::{Generated, Options, generate};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -86,6 +87,15 @@ pub fn synthetic(n: usize) -> SchemaModel {
     }
 }
 
+/// Runs per figure; the median is printed.
+const REPEAT: usize = 3;
+
+/// The run with the median time, and its peak RSS.
+fn median_run(mut runs: Vec<(Duration, u64)>) -> (Duration, u64) {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
 pub fn figures() -> Res<()> {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-compile");
     let scratch = Scratch::new(&target)?;
@@ -93,7 +103,9 @@ pub fn figures() -> Res<()> {
         .ok()
         .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![20, 100]);
-    println!("\ncompile time of generated code (cargo check, dependencies already built):");
+    println!(
+        "\ncompile time of generated code (cargo check, dependencies already built; median of {REPEAT}, interleaved):"
+    );
     for n in sizes {
         let model = synthetic(n);
         let mut plain = Options::default();
@@ -103,9 +115,14 @@ pub fn figures() -> Res<()> {
         ro.read_only_tables = vec![".*".into()];
         let read_only = generate(&model, &ro)?;
         let full = generate(&model, &Options::default())?;
-        let (t0, m0) = scratch.check_source(&schema_only)?;
-        let (t1, m1) = scratch.check_generated(&read_only)?;
-        let (t2, m2) = scratch.check_generated(&full)?;
+        // Interleaved and repeated: one-shot timings on a 2-core machine vary by several percent.
+        let mut runs: [Vec<(Duration, u64)>; 3] = Default::default();
+        for _ in 0..REPEAT {
+            runs[0].push(scratch.check_source(&schema_only)?);
+            runs[1].push(scratch.check_generated(&read_only)?);
+            runs[2].push(scratch.check_generated(&full)?);
+        }
+        let [(t0, m0), (t1, m1), (t2, m2)] = runs.map(median_run);
         let row = |label: &str, t: Duration, m: u64| {
             println!(
                 "  N = {n:>4}  {label:<40} {:>7.1} s  {:>5.2} GB  {:>5.2}x",
@@ -118,6 +135,86 @@ pub fn figures() -> Res<()> {
         row("read-only models (target <= 1.1x)", t1, m1);
         row("full models, the default (target <= 1.5x)", t2, m2);
     }
+    crate_figures(&scratch)
+}
+
+/// A service that uses 10 datasets of a generated 2,000-table crate (10 Cargo features on), against
+/// the same 10 tables' `table!` blocks alone.
+fn crate_figures(scratch: &Scratch) -> Res<()> {
+    const N: usize = 2000;
+    let picked: Vec<usize> = (0..10).map(|i| i * N / 10).collect();
+    let model = synthetic(N);
+    let mut opts = Options::default();
+    opts.package = Some(
+        Package::new("bench-models")
+            .aep_diesel(format!("{{ path = {:?} }}", env!("CARGO_MANIFEST_DIR"))),
+    );
+    let start = Instant::now();
+    let g = generate(&model, &opts)?;
+    let gen_time = start.elapsed();
+    let dir = tempfile::tempdir()?;
+    let models = dir.path().join("models");
+    g.write_to(&models)?;
+    let service = dir.path().join("service");
+    std::fs::create_dir_all(service.join("src"))?;
+    let features: Vec<String> = picked.iter().map(|i| format!("\"t{i:04}\"")).collect();
+    std::fs::write(
+        service.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"service\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+             bench-models = {{ path = \"../models\", features = [{}] }}\n\n[workspace]\n",
+            features.join(", ")
+        ),
+    )?;
+    std::fs::write(
+        service.join("src/lib.rs"),
+        "#![allow(dead_code)]\npub use bench_models::*;\n",
+    )?;
+    let service = Scratch::at(&service, &scratch.target);
+    service.cargo_check()?; // dependencies built once
+    let mut subset = synthetic(0);
+    subset.tables = picked.iter().map(|i| model.tables[*i].clone()).collect();
+    let mut plain = Options::default();
+    plain.with_docs = false;
+    let schema_only = generate(&subset, &plain)?.files[&plain.schema_file].clone();
+    let lib = models.join("src/lib.rs");
+    let service_lib = service.dir().join("src/lib.rs");
+    let mut runs: [Vec<(Duration, u64)>; 3] = Default::default();
+    for i in 0..REPEAT {
+        runs[0].push(scratch.check_source(&schema_only)?);
+        // The generated crate changed (regenerated): it and the service are checked again.
+        std::fs::write(&lib, std::fs::read(&lib)?)?;
+        runs[1].push(service.cargo_check()?);
+        // Only the service changed: the generated crate is reused as built.
+        std::fs::write(
+            &service_lib,
+            format!("#![allow(dead_code)]\npub use bench_models::*;\n// edit {i}\n"),
+        )?;
+        runs[2].push(service.cargo_check()?);
+    }
+    let [(t_ref, m_ref), (t_crate, m_crate), (t_edit, m_edit)] = runs.map(median_run);
+    let bytes: usize = g.files.values().map(String::len).sum();
+    println!(
+        "\ngenerated crate of {N} tables ({} files, {} MiB, generated in {:.0?}), a service enabling 10 features:",
+        g.files.len(),
+        bytes / (1024 * 1024),
+        gen_time
+    );
+    let row = |label: &str, t: Duration, m: u64| {
+        println!(
+            "  {label:<58} {:>7.1} s  {:>5.2} GB  {:>5.2}x",
+            t.as_secs_f64(),
+            m as f64 / 1e9,
+            t.as_secs_f64() / t_ref.as_secs_f64()
+        )
+    };
+    row("the same 10 tables' table! alone (reference)", t_ref, m_ref);
+    row(
+        "service + the generated crate, 10 of 2,000 features",
+        t_crate,
+        m_crate,
+    );
+    row("service edited, generated crate reused", t_edit, m_edit);
     Ok(())
 }
 
@@ -127,7 +224,21 @@ pub struct Scratch {
     target: std::path::PathBuf,
 }
 
+/// A crate directory to `cargo check`, in a shared target dir.
+pub struct Checked {
+    dir: std::path::PathBuf,
+    target: std::path::PathBuf,
+}
+
 impl Scratch {
+    /// An existing crate at `dir`, checked with this scratch's target directory.
+    fn at(dir: &Path, target: &Path) -> Checked {
+        Checked {
+            dir: dir.to_path_buf(),
+            target: target.to_path_buf(),
+        }
+    }
+
     pub fn new(target: &Path) -> Res<Self> {
         let dir = tempfile::tempdir()?;
         let manifest = format!(
@@ -149,26 +260,7 @@ impl Scratch {
     }
 
     fn cargo_check(&self) -> Res<(Duration, u64)> {
-        let t = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
-            .arg(env!("CARGO"))
-            .args(["check", "--offline", "-q"])
-            .env("CARGO_INCREMENTAL", "0")
-            .current_dir(self.dir.path())
-            .env("CARGO_TARGET_DIR", &self.target)
-            .output()?;
-        let elapsed = t.elapsed();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            return Err(format!("cargo check failed: {stderr}").into());
-        }
-        let kb: u64 = stderr
-            .lines()
-            .last()
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or(0);
-        Ok((elapsed, kb * 1000))
+        check_in(self.dir.path(), &self.target)
     }
 
     pub fn check_source(&self, schema: &str) -> Res<(Duration, u64)> {
@@ -190,4 +282,38 @@ impl Scratch {
         )?;
         self.cargo_check()
     }
+}
+
+impl Checked {
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn cargo_check(&self) -> Res<(Duration, u64)> {
+        check_in(&self.dir, &self.target)
+    }
+}
+
+/// `cargo check` in `dir` with `target` as target dir: the wall time and the peak RSS.
+fn check_in(dir: &Path, target: &Path) -> Res<(Duration, u64)> {
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO"))
+        .args(["check", "--offline", "-q"])
+        .env("CARGO_INCREMENTAL", "0")
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .output()?;
+    let elapsed = t.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("cargo check failed: {stderr}").into());
+    }
+    let kb: u64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    Ok((elapsed, kb * 1000))
 }

@@ -66,6 +66,25 @@ pub fn hostile() -> Engine {
     server.engine_for(server.options_for("hostile")).unwrap()
 }
 
+/// An engine on database `platform`, holding tests/platform/schema.sql (created once per test binary).
+pub fn platform() -> Engine {
+    static CREATED: OnceLock<()> = OnceLock::new();
+    let server = server();
+    CREATED.get_or_init(|| {
+        let opts = server
+            .create_database("platform")
+            .expect("create database platform");
+        let engine = server.engine_for(opts).unwrap();
+        use diesel::connection::SimpleConnection;
+        engine
+            .get()
+            .unwrap()
+            .batch_execute(include_str!("../platform/schema.sql"))
+            .expect("platform schema");
+    });
+    server.engine_for(server.options_for("platform")).unwrap()
+}
+
 /// An error with all its causes, for assertions on what a user would read.
 pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     aep_diesel_testkit::report(e)

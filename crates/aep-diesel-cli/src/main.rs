@@ -104,6 +104,10 @@ enum Command {
         /// Print the whole SchemaModel as JSON (tables, views, columns, keys, indexes, types).
         #[arg(long)]
         json: bool,
+        /// Compare the database with a saved model (`inspect --json` output) instead of printing;
+        /// exit 1 and list the differences when they differ.
+        #[arg(long, value_name = "SCHEMA_JSON", conflicts_with = "json")]
+        check: Option<PathBuf>,
     },
     /// Write Diesel schema and model modules as diesel.toml describes.
     Generate {
@@ -188,9 +192,47 @@ fn engine(a: &ConnArgs) -> Result<Engine, CliError> {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
-        Command::Inspect { schema, json } => {
+        Command::Inspect {
+            schema,
+            json,
+            check,
+        } => {
             let engine = engine(&cli.conn)?;
             let inspector = engine.inspect()?;
+            if let Some(path) = check {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(io(format!("reading {}", path.display())))?;
+                let saved = SchemaModel::from_json(&text).map_err(|source| CliError::Model {
+                    path: path.clone(),
+                    source,
+                })?;
+                let mut filter = Filter::new();
+                if let Some(s) = schema {
+                    filter = filter.schema(s);
+                }
+                let live = inspector.reflect(&filter)?;
+                let differences = saved.differences(&live);
+                if differences.is_empty() {
+                    eprintln!(
+                        "{} matches the database ({} relations)",
+                        path.display(),
+                        live.tables.len()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                eprintln!(
+                    "{} (here) differs from the database (there):",
+                    path.display()
+                );
+                for d in &differences {
+                    eprintln!("  {d}");
+                }
+                eprintln!(
+                    "refresh it with `aep-diesel inspect --json > {}`",
+                    path.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
             if json {
                 let mut filter = Filter::new();
                 if let Some(s) = schema {

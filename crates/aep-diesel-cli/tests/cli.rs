@@ -65,6 +65,33 @@ fn inspect_lists_tables_and_dumps_the_model() {
             .is_none()
     );
     assert!(model.table("customer_order_totals", None).is_some());
+    // --check: the saved model matches; a stale one is named, with exit code 1
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("schema.json");
+    std::fs::write(&saved, &json).unwrap();
+    let out = cli()
+        .arg("inspect")
+        .arg("--check")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut stale = model.clone();
+    stale.tables.retain(|t| t.name != "orders");
+    std::fs::write(&saved, stale.to_json()).unwrap();
+    let out = cli()
+        .arg("inspect")
+        .arg("--check")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("table public.orders: only there"), "{text}");
 }
 
 #[test]

@@ -1,16 +1,19 @@
 //! Code generation: a pure function from a [`SchemaModel`] (plus [`Options`]) to source files.
 //!
 //! [`generate`] plans names, keys and types once, then writes:
-//! - `mod.rs`: the module tree, and what the generated code needs (Diesel features, crates);
+//! - `mod.rs` (or, for a generated crate, `Cargo.toml` and `src/lib.rs`): the module tree, and what the
+//!   generated code needs (Diesel features, crates); in a crate, one Cargo feature per table or view;
 //! - `schema.rs` (or `[print_schema] file`): a `sql_types` module with a marker per custom or unknown
 //!   type, one `diesel::table!` per table and view, `joinable!` for foreign keys, and
 //!   `allow_tables_to_appear_in_same_query!` per group of tables related by foreign keys;
-//! - `types.rs`: a Rust struct per composite type (XDM object) and a Rust enum per enum type, loadable
-//!   and writable;
-//! - one module per table and view: a read struct, an insert struct, a changeset struct and CRUD
-//!   functions (views get read-only models; key-less tables get no find, update or delete).
+//! - `types.rs`: a Rust struct per composite type (XDM object) and a Rust enum per enum type, declared
+//!   through `aep_diesel::composite_type!` and `aep_diesel::enum_type!`;
+//! - one module per table and view that declares a row struct, an insert struct and a changes struct,
+//!   with the `aep_diesel::model` impls that give them the library's reads and writes (views get
+//!   read-only models; relations without a proven key get no keyed operations).
 //!
-//! The output depends only on the model and the options: the same input gives the same bytes.
+//! The output depends only on the model and the options: the same input gives the same bytes, already
+//! in rustfmt's layout. [`Generated::single_file`] gives the modules as one file for a `build.rs`.
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
@@ -95,6 +98,51 @@ impl Generated {
             .collect();
         differ.extend(self.stale_files(dir)?);
         Ok(differ)
+    }
+
+    /// Every module in one file, for a `build.rs` that writes into `OUT_DIR`: the modules inline
+    /// (`pub mod schema { … }`), ready for `include!` inside a module of yours. Modules output only
+    /// (with [`Options::package`] set there is no single root to inline, and this returns `None`).
+    ///
+    /// ```no_run
+    /// // build.rs: generate from a saved model, so the build needs no database or credentials
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     println!("cargo::rerun-if-changed=schema.json");
+    ///     println!("cargo::rerun-if-changed=diesel.toml");
+    ///     let model = aep_diesel_codegen::SchemaModel::from_json(&std::fs::read_to_string("schema.json")?)?;
+    ///     let options = aep_diesel_codegen::Options::from_file("diesel.toml".as_ref())?;
+    ///     let code = aep_diesel_codegen::generate(&model, &options)?.single_file().expect("modules");
+    ///     std::fs::write(std::path::Path::new(&std::env::var("OUT_DIR")?).join("db.rs"), code)?;
+    ///     Ok(())
+    /// }
+    /// // src/db.rs: include!(concat!(env!("OUT_DIR"), "/db.rs"));
+    /// ```
+    pub fn single_file(&self) -> Option<String> {
+        let root = self.files.get("mod.rs")?;
+        let mut out = String::with_capacity(self.files.values().map(String::len).sum());
+        let mut path: Option<String> = None;
+        for line in root.lines() {
+            if let Some(rest) = line.strip_prefix("//!") {
+                // Inner docs cannot stand in an included file: keep them as comments.
+                out.push_str("//");
+                out.push_str(rest);
+                out.push('\n');
+            } else if let Some(p) = line.strip_prefix("#[path = ") {
+                path = p.strip_suffix(']').map(|p| p.trim_matches('"').to_string());
+            } else if let Some(name) = line
+                .strip_prefix("pub mod ")
+                .and_then(|l| l.strip_suffix(';'))
+            {
+                let file = path.take().unwrap_or_else(|| format!("{name}.rs"));
+                out.push_str(&format!("pub mod {name} {{\n"));
+                out.push_str(self.files.get(&file).map_or("", String::as_str));
+                out.push_str("}\n");
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        Some(out)
     }
 
     /// `.rs` files an earlier run generated (they start with [`HEADER`]) in the directories this
@@ -1126,9 +1174,9 @@ mod tests {
         assert!(schema.contains("    /// Parents\n    b_parent (zeta) {\n        zeta -> Int8,\n        /// How it feels\n        alpha -> Nullable<Mood>,"));
         assert!(schema.contains("diesel::joinable!(a_child -> b_parent (parent));"));
         // only the FK-connected pair may appear together; the key-less dataset stands alone
-        assert!(schema.contains(
-            "diesel::allow_tables_to_appear_in_same_query!(a_child, b_parent);"
-        ));
+        assert!(
+            schema.contains("diesel::allow_tables_to_appear_in_same_query!(a_child, b_parent);")
+        );
         assert!(!schema.contains("    events,"));
         assert!(schema.contains("    // no key: the first column stands in"));
         assert!(
@@ -1147,12 +1195,36 @@ mod tests {
                 .unwrap()
                 .contains("zeta")
         );
-        assert!(g.files["types.rs"].contains("    pub enum Mood(\"mood\", super::schema::sql_types::Mood) {"));
+        assert!(
+            g.files["types.rs"]
+                .contains("    pub enum Mood(\"mood\", super::schema::sql_types::Mood) {")
+        );
         assert_eq!(
             g,
             generate(&model(), &Options::default()).unwrap(),
             "deterministic"
         );
+    }
+
+    #[test]
+    fn one_file_for_build_scripts() {
+        let g = generate(&model(), &Options::default()).unwrap();
+        let one = g.single_file().unwrap();
+        // no inner docs at the top of an included file (inside an inline module they are fine)
+        let top = &one[..one.find("pub mod ").unwrap()];
+        assert!(
+            !top.contains("//!") && top.contains("// Diesel schema and models"),
+            "{top}"
+        );
+        assert!(!one.contains("pub mod schema;"));
+        assert!(one.contains("pub mod schema {\n"));
+        assert!(one.contains("pub mod b_parent {\n"));
+        assert!(one.contains(&g.files["b_parent.rs"]));
+        let o = Options {
+            package: Some(config::Package::new("models")),
+            ..Options::default()
+        };
+        assert!(generate(&model(), &o).unwrap().single_file().is_none());
     }
 
     #[test]
@@ -1207,9 +1279,9 @@ mod tests {
         assert!(!schema.contains("Parents") && !schema.contains("How it feels"));
         assert!(schema.contains("    use my_crate::Extra;"));
         assert!(schema.contains("    #[derive(diesel::query_builder::QueryId, Clone, Debug, Copy, diesel::sql_types::SqlType)]"), "{schema}");
-        assert!(schema.contains(
-            "diesel::allow_tables_to_appear_in_same_query!(b_parent, events);"
-        ));
+        assert!(
+            schema.contains("diesel::allow_tables_to_appear_in_same_query!(b_parent, events);")
+        );
         assert!(!g.files.contains_key("a_child.rs"));
         assert!(g.files["b_parent.rs"].contains("serde::Serialize"));
         o.allow_tables = AllowTables::None;

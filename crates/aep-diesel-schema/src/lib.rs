@@ -75,6 +75,84 @@ impl TableKind {
     }
 }
 
+fn kind_word(kind: TableKind) -> &'static str {
+    match kind {
+        TableKind::View => "view",
+        TableKind::MaterializedView => "materialized view",
+        TableKind::ForeignTable => "foreign table",
+        _ => "table",
+    }
+}
+
+fn table_differences(what: &str, a: &Table, b: &Table, out: &mut Vec<String>) {
+    if a.kind != b.kind {
+        out.push(format!("{what}: now a {}", kind_word(b.kind)));
+    }
+    for c in &a.columns {
+        match b.column(&c.name) {
+            None => out.push(format!("{what}: column {} only here", c.name)),
+            Some(d) => {
+                if c.sql_type != d.sql_type {
+                    out.push(format!(
+                        "{what}: column {} is {} here, {} there",
+                        c.name, c.sql_type.display, d.sql_type.display
+                    ));
+                }
+                if c.nullable != d.nullable {
+                    let n = |x: bool| if x { "nullable" } else { "NOT NULL" };
+                    out.push(format!(
+                        "{what}: column {} is {} here, {} there",
+                        c.name,
+                        n(c.nullable),
+                        n(d.nullable)
+                    ));
+                }
+                if (&c.default, &c.identity, &c.generated)
+                    != (&d.default, &d.identity, &d.generated)
+                {
+                    out.push(format!("{what}: column {} default differs", c.name));
+                }
+            }
+        }
+    }
+    for d in &b.columns {
+        if a.column(&d.name).is_none() {
+            out.push(format!("{what}: column {} only there", d.name));
+        }
+    }
+    let names: Vec<&str> = a.columns.iter().map(|c| c.name.as_str()).collect();
+    let same_set = names.len() == b.columns.len()
+        && b.columns.iter().all(|c| names.contains(&c.name.as_str()));
+    if same_set
+        && a.columns
+            .iter()
+            .zip(&b.columns)
+            .any(|(c, d)| c.name != d.name)
+    {
+        out.push(format!("{what}: column order differs"));
+    }
+    if a.primary_key != b.primary_key {
+        out.push(format!("{what}: primary key differs"));
+    }
+    if a.foreign_keys != b.foreign_keys {
+        out.push(format!("{what}: foreign keys differ"));
+    }
+    if a.indexes != b.indexes || a.unique_constraints != b.unique_constraints {
+        out.push(format!("{what}: indexes or unique constraints differ"));
+    }
+    if a.check_constraints != b.check_constraints {
+        out.push(format!("{what}: check constraints differ"));
+    }
+    if a.comment != b.comment
+        || a.columns
+            .iter()
+            .zip(&b.columns)
+            .any(|(c, d)| c.comment != d.comment)
+    {
+        out.push(format!("{what}: comments differ"));
+    }
+}
+
 /// A table-like relation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
@@ -362,6 +440,53 @@ impl SchemaModel {
             .collect()
     }
 
+    /// How `other` (say, a fresh read of the database) differs from this model (say, a saved
+    /// `schema.json`), one line per difference, in a stable order; empty when they describe the
+    /// same schema. The database name is not compared, so a model saved from one sandbox can be
+    /// checked against another with the same datasets.
+    pub fn differences(&self, other: &SchemaModel) -> Vec<String> {
+        use std::collections::BTreeMap;
+        let mut out = Vec::new();
+        if self.default_schema != other.default_schema {
+            out.push(format!(
+                "default schema: {:?} here, {:?} there",
+                self.default_schema, other.default_schema
+            ));
+        }
+        let key = |t: &Table| (t.schema.clone(), t.name.clone());
+        let ours: BTreeMap<_, &Table> = self.tables.iter().map(|t| (key(t), t)).collect();
+        let theirs: BTreeMap<_, &Table> = other.tables.iter().map(|t| (key(t), t)).collect();
+        for ((schema, name), a) in &ours {
+            let what = format!("{} {schema}.{name}", kind_word(a.kind));
+            let Some(b) = theirs.get(&(schema.clone(), name.clone())) else {
+                out.push(format!("{what}: only here"));
+                continue;
+            };
+            table_differences(&what, a, b, &mut out);
+        }
+        for ((schema, name), b) in &theirs {
+            if !ours.contains_key(&(schema.clone(), name.clone())) {
+                out.push(format!("{} {schema}.{name}: only there", kind_word(b.kind)));
+            }
+        }
+        let tkey = |t: &CustomType| (t.schema.clone(), t.name.clone());
+        let ours: BTreeMap<_, &CustomType> = self.types.iter().map(|t| (tkey(t), t)).collect();
+        let theirs: BTreeMap<_, &CustomType> = other.types.iter().map(|t| (tkey(t), t)).collect();
+        for (k, a) in &ours {
+            match theirs.get(k) {
+                None => out.push(format!("type {}.{}: only here", k.0, k.1)),
+                Some(b) if a.def != b.def => {
+                    out.push(format!("type {}.{}: definition differs", k.0, k.1))
+                }
+                Some(_) => {}
+            }
+        }
+        for k in theirs.keys().filter(|k| !ours.contains_key(*k)) {
+            out.push(format!("type {}.{}: only there", k.0, k.1));
+        }
+        out
+    }
+
     /// The model as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("SchemaModel serialises")
@@ -492,4 +617,76 @@ where
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, ty: &str, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            ordinal: 1,
+            sql_type: SqlType {
+                schema: "pg_catalog".into(),
+                name: ty.into(),
+                kind: TypeKind::Base,
+                array: false,
+                display: ty.into(),
+                max_length: None,
+            },
+            nullable,
+            default: None,
+            identity: None,
+            generated: None,
+            comment: None,
+        }
+    }
+
+    fn model() -> SchemaModel {
+        SchemaModel {
+            database: "prod:all".into(),
+            default_schema: "public".into(),
+            schemas: vec!["public".into()],
+            tables: vec![Table {
+                schema: "public".into(),
+                name: "events".into(),
+                kind: TableKind::Table,
+                comment: None,
+                columns: vec![column("_id", "text", true), column("n", "int4", true)],
+                primary_key: None,
+                foreign_keys: vec![],
+                indexes: vec![],
+                unique_constraints: vec![],
+                check_constraints: vec![],
+            }],
+            types: vec![],
+        }
+    }
+
+    #[test]
+    fn differences_name_what_changed() {
+        let saved = model();
+        let mut live = model();
+        live.database = "dev:all".into();
+        assert_eq!(saved.differences(&live), Vec::<String>::new());
+        live.tables[0].columns[1] = column("n", "int8", false);
+        live.tables[0].columns.push(column("extra", "text", true));
+        let mut other = saved.tables[0].clone();
+        other.name = "profiles".into();
+        live.tables.push(other);
+        assert_eq!(
+            saved.differences(&live),
+            [
+                "table public.events: column n is int4 here, int8 there",
+                "table public.events: column n is nullable here, NOT NULL there",
+                "table public.events: column extra only there",
+                "table public.profiles: only there",
+            ]
+        );
+        assert_eq!(
+            live.differences(&saved)[3],
+            "table public.profiles: only here"
+        );
+    }
 }
