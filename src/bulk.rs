@@ -293,8 +293,11 @@ fn locate<R, O>(
 /// Keyset pagination as an iterator of pages: `fetch(after, limit)` returns up to `limit` rows
 /// ordered by key, starting after the key `after` (from the start when `None`); `key` gives a row's
 /// key. Iteration stops after the first short page. `fetch` may fail with any error type (Diesel's,
-/// or this crate's from a model's [`KeyedRead::page_after`](crate::model::KeyedRead::page_after)). Each page is one query, so a page size of at most
-/// [`PLATFORM_ROW_LIMIT`] reads any number of rows from Query Service.
+/// or this crate's from a model's [`KeyedRead::page_after`](crate::model::KeyedRead::page_after)).
+/// Each page is one query, so a page size of at most [`PLATFORM_ROW_LIMIT`] reads any number of
+/// rows from Query Service. There, write the page size into the SQL text: Diesel's `.limit(n)` (as
+/// below, fine on PostgreSQL) sends it as a bind parameter, which no Query Service client is known
+/// to do.
 ///
 /// ```no_run
 /// # use aep_diesel::diesel::prelude::*;

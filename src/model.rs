@@ -387,13 +387,15 @@ impl<'a, M: Loadable, K: ?Sized> SelectRows<'a, M, K> {
             out.push_sql(" ORDER BY ");
             out.push_identifier(key)?;
         }
-        if let Some(limit) = &self.limit {
-            out.push_sql(" LIMIT ");
-            out.push_bind_param::<BigInt, i64>(limit)?;
+        // Literal numbers, not bind parameters: whether Query Service takes a bound `LIMIT $1` is
+        // unknown (platform-facts.md), and an integer cannot inject anything.
+        if let Some(limit) = self.limit {
+            out.push_sql(&format!(" LIMIT {limit}"));
         }
-        if let Some(offset) = &self.offset {
-            out.push_sql(" OFFSET ");
-            out.push_bind_param::<BigInt, i64>(offset)?;
+        if let Some(offset) = self.offset {
+            // Every offset is another statement text: not worth a prepared statement each.
+            out.unsafe_to_cache_prepared();
+            out.push_sql(&format!(" OFFSET {offset}"));
         }
         Ok(())
     }

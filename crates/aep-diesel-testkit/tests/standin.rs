@@ -889,6 +889,33 @@ fn diesel_fails_against_the_strict_default() {
 }
 
 #[test]
+fn a_bound_limit_is_refused_by_default_and_a_literal_one_taken() {
+    items_database();
+    let qs = standin().start().unwrap();
+    let mut conn = engine(&qs, "standin_diesel").get().unwrap();
+    assert_eq!(conn.protocol(), Protocol::Compatible);
+    // Diesel's .limit() binds the count: unknown on Query Service, so refused here.
+    let err = standin_items::table
+        .select(standin_items::id)
+        .limit(2)
+        .load::<i32>(&mut conn)
+        .unwrap_err();
+    assert_eq!(
+        aep_diesel::sqlstate(&err).as_deref(),
+        Some("0A000"),
+        "{err}"
+    );
+    assert_eq!(count(&qs, RefusalKind::BoundLimit), 1);
+    // the same count written into the statement goes through
+    let ids: Vec<IntRow> =
+        diesel::sql_query("SELECT id AS v FROM standin_items ORDER BY id LIMIT 2")
+            .load(&mut conn)
+            .unwrap();
+    assert_eq!(ids.iter().map(|r| r.v).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(qs.refusals().len(), 1, "{:?}", qs.refusals());
+}
+
+#[test]
 fn named_statements_are_refused_with_08p01() {
     items_database();
     let qs = standin()
@@ -942,6 +969,7 @@ fn diesel_works_when_binary_results_and_named_statements_are_honoured() {
     let qs = standin()
         .binary_results(BinaryResults::Honour)
         .named_statements(true)
+        .bound_limit(true)
         .start()
         .unwrap();
     let engine = binary_engine(&qs, "standin_diesel");

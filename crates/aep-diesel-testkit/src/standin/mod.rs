@@ -87,6 +87,8 @@ pub enum RefusalKind {
     NamedStatement,
     /// A frontend message the stand-in does not serve (FunctionCall, stray CopyData, …) (`08P01`).
     UnsupportedMessage,
+    /// A `LIMIT $n` whose count comes as a bind parameter, unless allowed (`0A000`).
+    BoundLimit,
 }
 
 /// One refusal, as recorded for tests. Holds no SQL text and no credentials, only what was refused.
@@ -110,6 +112,7 @@ pub struct QsStandInBuilder {
     options: ConnectOptions,
     binary_results: BinaryResults,
     named_statements: bool,
+    bound_limit: bool,
     allow_update_delete: bool,
     startup_options: StartupOptions,
     session_limit: Option<usize>,
@@ -146,6 +149,14 @@ impl QsStandInBuilder {
     /// Assumption: named portals are treated like named statements (unknown in platform-facts.md).
     pub fn named_statements(mut self, allow: bool) -> Self {
         self.named_statements = allow;
+        self
+    }
+
+    /// Take a `LIMIT $n` whose count is a bind parameter (held to the same maximum as a literal one).
+    /// Default: refused with `0A000`, since no Query Service client is known to send one
+    /// (platform-facts.md lists it as unknown).
+    pub fn bound_limit(mut self, allow: bool) -> Self {
+        self.bound_limit = allow;
         self
     }
 
@@ -268,6 +279,7 @@ impl QsStandInBuilder {
             config: Config {
                 binary_results: self.binary_results,
                 named_statements: self.named_statements,
+                bound_limit: self.bound_limit,
                 allow_update_delete: self.allow_update_delete,
                 startup_options: self.startup_options,
                 session_limit: self.session_limit,
@@ -373,8 +385,9 @@ impl QsStandInBuilder {
 /// - assumption: savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are forwarded like
 ///   `BEGIN/COMMIT/ROLLBACK` (platform-facts.md lists only the latter).
 /// - assumption: a statement over the row cap is cut without an error, its tag counting the rows sent;
-///   a cursor `FETCH n` counts as a LIMIT, `FETCH ALL` does not; a bound `LIMIT $n` is held to the
-///   same maximum when its value arrives in Bind (unknown in platform-facts.md).
+///   a cursor `FETCH n` counts as a LIMIT, `FETCH ALL` does not; a bound `LIMIT $n`, refused by
+///   default ([`QsStandInBuilder::bound_limit`]), is held to the same maximum when its value arrives
+///   in Bind (unknown in platform-facts.md).
 /// - assumption: a Bind with any binary result format code is refused, even for a statement without
 ///   result columns (whether Query Service checks the request or the columns is unknown).
 /// - assumption: a Spark-style `SET` that cannot be answered by the stand-in alone (inside a
@@ -415,6 +428,7 @@ impl QsStandIn {
             options: server.options(),
             binary_results: BinaryResults::Refuse,
             named_statements: false,
+            bound_limit: false,
             allow_update_delete: false,
             startup_options: StartupOptions::Ignore,
             session_limit: Some(5),
@@ -517,6 +531,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) struct Config {
     pub binary_results: BinaryResults,
     pub named_statements: bool,
+    pub bound_limit: bool,
     pub allow_update_delete: bool,
     pub startup_options: StartupOptions,
     pub session_limit: Option<usize>,

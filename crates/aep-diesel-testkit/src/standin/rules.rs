@@ -264,6 +264,15 @@ impl Refused {
         }
     }
 
+    pub(crate) fn bound_limit() -> Refused {
+        Refused {
+            kind: RefusalKind::BoundLimit,
+            code: "0A000",
+            message: "Not supported".into(),
+            detail: "LIMIT $n".into(),
+        }
+    }
+
     pub(crate) fn limit(n: u64, max: u64) -> Refused {
         Refused {
             kind: RefusalKind::LimitTooLarge,

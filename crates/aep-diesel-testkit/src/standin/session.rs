@@ -1133,6 +1133,7 @@ impl Session {
         let limited = match self.stmts.get(&stmt).map_or(Limit::None, |s| s.limit) {
             Limit::None => false,
             Limit::Rows(_) => true,
+            Limit::Param(_) if !cfg.bound_limit => return Err(Refused::bound_limit()),
             Limit::Param(p) => {
                 // A bound `LIMIT $n` (unknown in platform-facts.md): held to the same maximum.
                 let format = match param_formats.len() {
