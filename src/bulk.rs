@@ -292,7 +292,9 @@ fn locate<R, O>(
 
 /// Keyset pagination as an iterator of pages: `fetch(after, limit)` returns up to `limit` rows
 /// ordered by key, starting after the key `after` (from the start when `None`); `key` gives a row's
-/// key. Iteration stops after the first short page. `fetch` may fail with any error type (Diesel's,
+/// key, which must be unique and never NULL (`key > after` never returns a row whose key is
+/// NULL: page on a NOT NULL key, or see [`stream_pages`]). Iteration stops after the first short
+/// page. `fetch` may fail with any error type (Diesel's,
 /// or this crate's from a model's [`KeyedRead::page_after`](crate::model::KeyedRead::page_after)).
 /// Each page is one query, so a page size of at most [`PLATFORM_ROW_LIMIT`] reads any number of
 /// rows from Query Service. There, write the page size into the SQL text: Diesel's `.limit(n)` (as
@@ -380,10 +382,12 @@ where
     }
 }
 
-/// Every row, one page of `page_size` at a time in key order, as one iterator of rows: how a model
-/// streams on Query Service, where a query returns at most [`PLATFORM_ROW_LIMIT`] rows. `fetch(conn,
-/// after, limit)` reads the page after a key; `key` gives a row's key, and a row without one (a NULL
-/// key) ends the iteration with an error rather than restarting from the first row.
+/// Every row, one page of `page_size` at a time in key order, as one iterator of rows: a way past
+/// Query Service's cap of [`PLATFORM_ROW_LIMIT`] rows per query for your own keyed queries (the
+/// models' `stream` uses a cursor instead). `fetch(conn, after, limit)` reads the page after a key,
+/// ordering NULL keys first (`ORDER BY key NULLS FIRST`) so that they all come on the first page;
+/// `key` gives a row's key, and a full page ending on a NULL key ends the iteration with an error
+/// rather than restarting from the first row or skipping rows.
 pub fn stream_pages<'c, T, K, F, G>(
     conn: &'c mut AepConnection,
     page_size: usize,
@@ -402,6 +406,7 @@ where
         after: None,
         page: Vec::new().into_iter(),
         done: false,
+        stuck: false,
     }
 }
 
@@ -414,6 +419,7 @@ pub struct StreamPages<'c, T, K, F, G> {
     after: Option<K>,
     page: std::vec::IntoIter<T>,
     done: bool,
+    stuck: bool,
 }
 
 impl<T, K, F, G> std::fmt::Debug for StreamPages<'_, T, K, F, G> {
@@ -436,6 +442,16 @@ where
         if let Some(row) = self.page.next() {
             return Some(Ok(row));
         }
+        if self.stuck {
+            // The rows of a full page ending on a NULL key went out first; now the reason to stop.
+            self.stuck = false;
+            self.done = true;
+            return Some(Err(DieselError::QueryBuilderError(
+                "a whole page of rows has a NULL key, so the next page cannot start after it; \
+                 use a larger page size, or declare a NOT NULL key to page through this relation"
+                    .into(),
+            )));
+        }
         if self.done {
             return None;
         }
@@ -453,15 +469,7 @@ where
         if let Some(last) = page.last() {
             match (self.key)(last) {
                 Some(k) => self.after = Some(k),
-                None if !self.done => {
-                    self.done = true;
-                    return Some(Err(DieselError::QueryBuilderError(
-                        "a row has a NULL key, so the next page cannot start after it; declare a \
-                         NOT NULL key to page through this relation"
-                            .into(),
-                    )));
-                }
-                None => {}
+                None => self.stuck = !self.done,
             }
         }
         self.page = page.into_iter();

@@ -467,15 +467,28 @@ mod tests {
                 (user.trim(), db.trim()),
                 "{ctx}"
             );
-            let url = build_url(&c).unwrap();
-            let m = libpq(&url);
+            let url = build_url(&c).unwrap_or_else(|e| panic!("build_url: {e}; {ctx}"));
+            let m = crate::libpq::conninfo_parse(url.expose())
+                .unwrap_or_else(|e| panic!("libpq refused our URL: {e}; {ctx}"));
             assert_eq!(m["user"], c.get_user(), "{ctx}");
             assert_eq!(m["password"], pw, "{ctx}");
             assert_eq!(m["dbname"], c.get_dbname(), "{ctx}");
             assert_eq!(m["host"], c.get_host(), "{ctx}");
             assert_eq!(m["port"], port.to_string(), "{ctx}");
+            // the keyword/value parameters a connection is actually made with say the same
+            let params: std::collections::BTreeMap<&str, String> = libpq_params(&c)
+                .unwrap_or_else(|e| panic!("libpq_params: {e}; {ctx}"))
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect();
+            for key in ["user", "password", "dbname", "host", "port"] {
+                assert_eq!(params[key], m[key], "{key}: {ctx}");
+            }
             // and our own parser reads our URL back the same way
-            let back: ConnectOptions = url.expose().parse().unwrap();
+            let back: ConnectOptions = url
+                .expose()
+                .parse()
+                .unwrap_or_else(|e| panic!("our parser: {e}; {ctx}"));
             assert_eq!(back.get_user(), c.get_user(), "{ctx}");
             assert_eq!(back.get_dbname(), c.get_dbname(), "{ctx}");
             assert_eq!(back.get_host(), c.get_host(), "{ctx}");

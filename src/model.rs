@@ -386,6 +386,9 @@ impl<'a, M: Loadable, K: ?Sized> SelectRows<'a, M, K> {
         if let Some(key) = M::KEY {
             out.push_sql(" ORDER BY ");
             out.push_identifier(key)?;
+            // NULL keys first (PostgreSQL puts them last, Spark SQL first): `key > last` never
+            // returns them, so they must all be on the first page or `pages` stops with an error.
+            out.push_sql(" NULLS FIRST");
         }
         // Literal numbers, not bind parameters: whether Query Service takes a bound `LIMIT $1` is
         // unknown (platform-facts.md), and an integer cannot inject anything.
@@ -559,9 +562,18 @@ impl<M: Loadable> Drop for CursorStream<'_, M> {
 
 /// Reading, for every model.
 pub trait Read: Loadable {
-    /// Up to `limit` rows after skipping `offset`, in key order when the relation has a key (in no
-    /// promised order otherwise: page key-less relations with care).
+    /// Up to `limit` rows after skipping `offset`, in key order (rows with a NULL key first) when
+    /// the relation has a key. A key-less relation has no order to page in, so an `offset` other
+    /// than 0 is refused there ([`Error::Unsupported`]): two calls could skip or repeat rows. Read
+    /// such a relation whole with [`Read::stream`].
     fn list(conn: &mut AepConnection, limit: i64, offset: i64) -> Result<Vec<Self>> {
+        if Self::KEY.is_none() && offset != 0 {
+            return Err(Error::Unsupported {
+                what: "an offset into a relation without a key",
+                hint: "without a key the rows have no stable order, so pages could skip or repeat \
+                       rows; read it with stream(), or declare a key in [aep_diesel.keys]",
+            });
+        }
         let mut q = SelectRows::<Self, NoKey>::new();
         q.limit = Some(limit);
         q.offset = Some(offset);
@@ -604,7 +616,9 @@ where
         Ok(Self::load_rows(KeyedRows(q), conn)?.pop())
     }
 
-    /// Keyset pagination: up to `limit` rows in key order after `after` (from the first when `None`).
+    /// Keyset pagination: up to `limit` rows in key order after `after` (from the first when
+    /// `None`). Rows with a NULL key come first, so only the first page (`after` = `None`) holds
+    /// them.
     fn page_after(
         conn: &mut AepConnection,
         after: Option<&Self::Key>,
@@ -617,8 +631,10 @@ where
     }
 
     /// Every row in pages of `page_size` (one query each, key order): the way through Query
-    /// Service's 50,000-rows-per-query cap. A row with a NULL key ends the iteration with an error
-    /// rather than restart it.
+    /// Service's 50,000-rows-per-query cap. Each row comes once: rows with a NULL key (possible on
+    /// a configured or Data Distiller key) come first; when they fill the whole first page the
+    /// next page could not start after them, so the iteration ends with an error instead of
+    /// skipping or repeating rows (use a larger page, or [`Read::stream`]).
     fn pages<'c>(
         conn: &'c mut AepConnection,
         page_size: usize,
@@ -626,7 +642,18 @@ where
         let page_size = page_size.max(1);
         let mut after: Option<Self::OwnedKey> = None;
         let mut done = false;
+        // A full page ending on a NULL key is handed out; the error comes on the next call.
+        let mut stuck = false;
         Box::new(std::iter::from_fn(move || {
+            if stuck {
+                stuck = false;
+                done = true;
+                return Some(Err(Error::Query(diesel::result::Error::QueryBuilderError(
+                    "a whole page of rows has a NULL key, so the next page cannot start after \
+                     it; use a larger page size or stream()"
+                        .into(),
+                ))));
+            }
             if done {
                 return None;
             }
@@ -642,13 +669,7 @@ where
             match page.last().map(Keyed::key) {
                 None => return None,
                 Some(Some(k)) => after = Some(k),
-                Some(None) if !done => {
-                    done = true;
-                    return Some(Err(Error::Query(diesel::result::Error::QueryBuilderError(
-                        "a row has a NULL key, so the next page cannot start after it".into(),
-                    ))));
-                }
-                Some(None) => {}
+                Some(None) => stuck = !done,
             }
             Some(Ok(page))
         }))

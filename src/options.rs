@@ -222,7 +222,24 @@ impl ConnectOptions {
     ///
     /// Fails with [`Error::Environment`] naming the missing variables when neither is usable.
     pub fn from_env() -> Result<Self> {
-        Self::from_env_lookup(|k| std::env::var(k).ok())
+        Self::from_env_os(|k| std::env::var_os(k))
+    }
+
+    /// [`ConnectOptions::from_env`] over raw variable values: a variable that is set but not valid
+    /// UTF-8 is an error naming it, never read as unset.
+    pub(crate) fn from_env_os(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Self> {
+        for var in ENV_VARS {
+            if lookup(var).is_some_and(|v| v.to_str().is_none()) {
+                // The value itself (and VarError, which prints it) stays out: it may be a password.
+                return Err(Error::Environment {
+                    message: format!(
+                        "{var} is set but is not valid UTF-8; set it to the value shown under \
+                         Queries > Credentials in Experience Platform, or unset it"
+                    ),
+                });
+            }
+        }
+        Self::from_env_lookup(|k| lookup(k).and_then(|v| v.into_string().ok()))
     }
 
     /// [`ConnectOptions::from_env`] reading each variable through `lookup` instead of the process
@@ -687,8 +704,50 @@ fn validate_host(host: &str) -> Result<()> {
     Ok(())
 }
 
+/// Every variable [`ConnectOptions::from_env`] reads.
+const ENV_VARS: [&str; 11] = [
+    "PGHOST",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGAPPNAME",
+    "PGCONNECT_TIMEOUT",
+    "PGOPTIONS",
+    "DATABASE_URL",
+];
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_variable_that_is_not_utf8_is_named_not_read_as_unset() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = |k: &str| -> Option<std::ffi::OsString> {
+            match k {
+                "PGHOST" => Some("localhost".into()),
+                "PGDATABASE" => Some("prod:all".into()),
+                "PGUSER" => Some("ACME@AdobeOrg".into()),
+                "PGPASSWORD" => Some(std::ffi::OsString::from_vec(b"SECRET\xff-tok".to_vec())),
+                _ => None,
+            }
+        };
+        let e = ConnectOptions::from_env_os(env).expect_err("not UTF-8");
+        let shown = format!("{e} {e:?}");
+        assert!(
+            shown.contains("PGPASSWORD") && shown.contains("UTF-8"),
+            "{shown}"
+        );
+        assert!(!shown.contains("SECRET"), "{shown}");
+        // the same environment with a readable password works
+        let ok = |k: &str| match k {
+            "PGPASSWORD" => Some("SECRET-tok".into()),
+            k => env(k),
+        };
+        assert!(ConnectOptions::from_env_os(ok).is_ok());
+    }
+
     use super::*;
 
     #[test]

@@ -208,3 +208,80 @@ fn generated_create_many_is_chunked_and_atomic() {
     }
     assert_eq!(streamed, before);
 }
+
+/// A configured key may hold NULLs (`luma_web_data._id` here; every Data Distiller key on Query
+/// Service): keyset pages must return each row once, NULL-key rows included, and stop with an error
+/// rather than skip or restart when NULL keys fill a whole page. On PostgreSQL and through the
+/// strict Query Service stand-in, which sort NULLs differently by default.
+#[test]
+fn pages_on_a_nullable_key_return_every_row_once() {
+    use sandbox::luma_web_data::{LumaWebData, NewLumaWebData};
+    let direct = common::sandbox();
+    {
+        let mut conn = direct.get().unwrap();
+        let rows: Vec<NewLumaWebData> = (0..23)
+            .map(|i| NewLumaWebData {
+                // four NULL keys among the new rows
+                _id: (i % 6 != 0).then(|| format!("nullable-key-{i:02}")),
+                eventtype: Some("paging.test".into()),
+                ..Default::default()
+            })
+            .collect();
+        LumaWebData::create_many(&mut conn, &rows).unwrap();
+    }
+    let qs = aep_diesel_testkit::QsStandIn::builder(common::server())
+        .start()
+        .unwrap();
+    let through_qs = aep_diesel::Engine::builder(qs.options_for("prod:all"))
+        .build()
+        .unwrap();
+    for (label, engine) in [("PostgreSQL", &direct), ("stand-in", &through_qs)] {
+        let mut conn = engine.get().unwrap();
+        let total = LumaWebData::count(&mut conn).unwrap();
+        let nulls = LumaWebData::stream(&mut conn)
+            .unwrap()
+            .filter(|r| r.as_ref().unwrap()._id.is_none())
+            .count();
+        assert!(nulls >= 4, "{label}: the NULL-key rows are there");
+        let page_size = nulls + 3;
+        let mut seen = Vec::new();
+        for (i, page) in LumaWebData::pages(&mut conn, page_size).enumerate() {
+            let page = page.unwrap_or_else(|e| panic!("{label}: page {i}: {e}"));
+            if i > 0 {
+                assert!(
+                    page.iter().all(|r| r._id.is_some()),
+                    "{label}: NULLs come first"
+                );
+            }
+            seen.extend(page.into_iter().map(|r| r._id));
+        }
+        assert_eq!(seen.len() as i64, total, "{label}: every row once");
+        let keys: Vec<&String> = seen.iter().flatten().collect();
+        assert_eq!(
+            keys.len(),
+            seen.len() - nulls,
+            "{label}: every NULL key once"
+        );
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]),
+            "{label}: no key twice"
+        );
+
+        // NULL keys fill the first page: an error, never a restart or a silent skip
+        let pages: Vec<_> = LumaWebData::pages(&mut conn, nulls - 1).collect();
+        assert_eq!(pages.len(), 2, "{label}: a page of NULLs, then the error");
+        assert!(pages[0].as_ref().unwrap().iter().all(|r| r._id.is_none()));
+        let e = pages[1].as_ref().expect_err("NULL keys fill a page");
+        let e = common::chain(e);
+        assert!(e.contains("NULL key"), "{label}: {e}");
+
+        // a key-less relation has no order to page in: an offset is refused, not guessed
+        use sandbox::luma_profile::LumaProfile;
+        assert!(LumaProfile::list(&mut conn, 10, 0).is_ok());
+        let e = LumaProfile::list(&mut conn, 10, 10).expect_err("offset without a key");
+        assert!(
+            matches!(e, Error::Unsupported { hint, .. } if hint.contains("stream()")),
+            "{label}"
+        );
+    }
+}

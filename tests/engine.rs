@@ -59,6 +59,9 @@ fn verify_full_with_the_local_ca_connects_over_tls() {
         (user.as_str(), db.as_str(), ssl),
         ("ACME@AdobeOrg", "prod:all", true)
     );
+    // the default protocol (Auto) keeps PostgreSQL's binary, prepared-statement speed
+    assert_eq!(conn.protocol(), aep_diesel::Protocol::Binary);
+    assert!(!conn.is_query_service());
 }
 
 #[test]

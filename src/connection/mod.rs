@@ -940,3 +940,29 @@ impl AepConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod host_tests {
+    use super::is_query_service_host;
+
+    #[test]
+    fn query_service_hosts_are_recognised_and_look_alikes_are_not() {
+        for host in [
+            "acme.platform-query.adobe.io",
+            "ACME.Platform-Query.Adobe.IO",
+            "acme.platform-query.adobe.io.",
+            "acme.platform-query-stage.adobe.io",
+        ] {
+            assert!(is_query_service_host(host), "{host}");
+        }
+        for host in [
+            "localhost",
+            "platform-query.adobe.io",
+            "acme.platform-query.adobe.io.evil.example",
+            "acme-platform-query.adobe.io",
+            "acme.platform-query.adobe.com",
+        ] {
+            assert!(!is_query_service_host(host), "{host}");
+        }
+    }
+}

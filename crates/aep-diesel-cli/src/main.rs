@@ -175,13 +175,28 @@ fn engine(a: &ConnArgs) -> Result<Engine, CliError> {
         }
     };
     let any_flag = a.host.is_some() || a.dbname.is_some() || a.user.is_some() || a.port.is_some();
+    // A variable set to something that is not UTF-8 is named, never read as unset.
+    let not_utf8 = std::cell::Cell::new(None);
     let options = ConnectOptions::from_env_lookup(|var| {
         if var == "DATABASE_URL" && any_flag {
             return None;
         }
-        flag(var).or_else(|| std::env::var(var).ok())
-    })
-    .map_err(|e| match e {
+        flag(var).or_else(|| match std::env::var(var) {
+            Ok(v) => Some(v),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                not_utf8.set(Some(var.to_string()));
+                None
+            }
+            Err(std::env::VarError::NotPresent) => None,
+        })
+    });
+    if let Some(var) = not_utf8.take() {
+        return Err(CliError::Usage(format!(
+            "{var} is set but is not valid UTF-8; set it to the value shown under Queries > \
+             Credentials in Experience Platform, or unset it"
+        )));
+    }
+    let options = options.map_err(|e| match e {
         aep_diesel::Error::Environment { message } => CliError::Usage(format!(
             "{message}; or pass --host, --dbname, --user and --password-file / --password-stdin"
         )),

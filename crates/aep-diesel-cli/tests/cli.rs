@@ -217,6 +217,21 @@ fn password_is_never_a_plain_argument_and_errors_are_clear() {
         "{err}"
     );
     assert!(!err.contains("SENTINEL"));
+    // a password that is not UTF-8 is named, not read as unset, and not echoed
+    let out = cli()
+        .env(
+            "PGPASSWORD",
+            <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
+                b"SENTINEL\xff".to_vec(),
+            ),
+        )
+        .arg("inspect")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PGPASSWORD") && err.contains("UTF-8"), "{err}");
+    assert!(!err.contains("SENTINEL"));
     // a bad config names the key
     let bad = dir.path().join("diesel.toml");
     std::fs::write(&bad, "[print_schema]\npatch_file = \"x.patch\"\n").unwrap();

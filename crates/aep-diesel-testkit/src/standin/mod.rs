@@ -343,16 +343,19 @@ impl QsStandInBuilder {
 /// async runtime); dropping it stops both and cuts every session.
 ///
 /// ```no_run
-/// use aep_diesel_testkit::{BinaryResults, LocalServer, QsStandIn, RefusalKind};
+/// use aep_diesel_testkit::{BinaryResults, LocalServer, QsStandIn};
 /// let server = LocalServer::shared()?;
 /// let qs = QsStandIn::builder(server).session_limit(Some(2)).start()?;
+/// // aep-diesel picks the compatible protocol here (the server reports version 0.1.0)...
 /// let engine = aep_diesel::Engine::builder(qs.options_for("prod:all")).build()?;
-/// // Diesel asks for binary results, which the strict default refuses.
-/// assert!(engine.connect_unpooled().is_err());
-/// assert_eq!(qs.refusals()[0].kind, RefusalKind::BinaryResults);
-/// // Diesel as it would fare on a server that answers text where binary was asked:
+/// assert_eq!(engine.get()?.protocol(), aep_diesel::Protocol::Compatible);
+/// // ...and nothing it sends is refused (Diesel's own PgConnection asks for binary results, which
+/// // the strict default refuses with RefusalKind::BinaryResults)
+/// assert!(qs.refusals().is_empty());
+/// // a server that answers text where binary was asked: read by format code, correctly
 /// let lenient = QsStandIn::builder(server)
 ///     .binary_results(BinaryResults::AnswerText)
+///     .named_statements(true)
 ///     .start()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
