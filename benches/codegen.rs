@@ -86,9 +86,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         generated.files.len(),
         bytes / 1024
     );
+    // What a user waits for: the files written (into a fresh directory each time), and `--check`
+    // against them (nothing differs).
+    let mut write_times = Vec::new();
+    let mut check_times = Vec::new();
+    for _ in 0..5 {
+        let dir = tempfile::tempdir()?;
+        let t = Instant::now();
+        let written = generated.write_to(dir.path())?;
+        write_times.push(t.elapsed());
+        assert_eq!(written.len(), generated.files.len());
+        let t = Instant::now();
+        let stale = generated.check(dir.path())?;
+        check_times.push(t.elapsed());
+        assert!(
+            stale.is_empty(),
+            "--check right after writing finds nothing"
+        );
+    }
+    let (w, c) = (median(write_times), median(check_times));
+    println!("write:    {w:>8.1?}  (into a fresh directory, median of 5)");
+    println!("--check:  {c:>8.1?}  (against the written files, median of 5)");
     println!(
-        "reflect + generate, formatted: {:.1?} (target <= 500 ms; the output is already rustfmt's layout)",
-        r + g
+        "reflect + generate + write, formatted: {:.1?} (target <= 500 ms; the output is already rustfmt's layout); \
+         reflect + generate + --check: {:.1?}",
+        r + g + w,
+        r + g + c
     );
 
     if std::env::var_os("AEP_BENCH_NO_COMPILE").is_some() {

@@ -240,6 +240,25 @@ fn main() {
         },
     );
     assert_eq!(loaded_text, loaded, "both protocols read the same rows");
+    // The same read through the Query Service stand-in (its 50,000-row cap raised so one query
+    // reads everything): what the compatible protocol pays for a relaying server in between.
+    let qs = aep_diesel_testkit::QsStandIn::builder(&server)
+        .row_cap(ROWS as u64 + 1)
+        .start()
+        .unwrap();
+    let via_standin = Engine::builder(qs.options_for("bench")).build().unwrap();
+    let (t_select_qs, loaded_qs) = best(
+        3,
+        || {},
+        || {
+            let mut conn = via_standin.get().unwrap();
+            bench_rows::table
+                .select(Row::as_select())
+                .load::<Row>(&mut conn)
+                .unwrap()
+        },
+    );
+    assert_eq!(loaded_qs, loaded, "the stand-in relays the same rows");
     let (t_psql_select, _) = best(
         3,
         || {},
@@ -287,6 +306,11 @@ fn main() {
     line(
         "typed select into structs (compatible, text)",
         t_select_text,
+        t_psql_select,
+    );
+    line(
+        "typed select, compatible, via QS stand-in",
+        t_select_qs,
         t_psql_select,
     );
     println!(

@@ -529,3 +529,40 @@ fn session_limit_expired_tokens_and_ended_sessions_are_classified() {
         .unwrap();
     assert_eq!(one, 1);
 }
+
+/// Where the catalog does not answer aep-diesel's relation query (which catalog queries Query
+/// Service's emulation takes beyond psql's and SQLAlchemy's is unknown), table names come from
+/// `SHOW TABLES`: every table, though views may come with them.
+#[test]
+fn table_names_come_from_show_tables_where_the_catalog_does_not_answer() {
+    let direct = common::sandbox();
+    let names = direct.inspect().unwrap().table_names(None).unwrap();
+    let qs = QsStandIn::builder(common::server())
+        .unavailable_relations(&["pg_class"])
+        .start()
+        .unwrap();
+    let engine = Engine::builder(qs.options_for("prod:all")).build().unwrap();
+    let (got, source) = engine
+        .inspect()
+        .unwrap()
+        .table_names_with_source(None)
+        .unwrap();
+    assert_eq!(source, aep_diesel::inspect::NamesSource::ShowTables);
+    // SHOW TABLES does not say which names are views (and whether Query Service lists views there
+    // is unknown; the stand-in does): every table, plus at most the views
+    let inspector = direct.inspect().unwrap();
+    let mut views = inspector.view_names(None).unwrap();
+    views.extend(inspector.materialized_view_names(None).unwrap());
+    assert!(!views.is_empty());
+    let (tables, extra): (Vec<String>, Vec<String>) =
+        got.into_iter().partition(|n| names.contains(n));
+    assert_eq!(tables, names);
+    assert!(extra.iter().all(|n| views.contains(n)), "{extra:?}");
+    assert!(
+        qs.refusals()
+            .iter()
+            .any(|r| r.kind == RefusalKind::UnavailableRelation),
+        "the catalog query was refused: {:?}",
+        qs.refusals()
+    );
+}

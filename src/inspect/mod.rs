@@ -104,7 +104,9 @@ impl Inspector {
     }
 
     /// Base tables (ordinary and partitioned; no views, no foreign tables), sorted: the same list as
-    /// SQLAlchemy's `get_table_names`. Falls back to `SHOW TABLES` when the catalog cannot be read.
+    /// SQLAlchemy's `get_table_names`. Falls back to `SHOW TABLES` when the catalog cannot be read;
+    /// that list does not say which names are views, so it may hold views too
+    /// ([`Inspector::table_names_with_source`] says which source answered).
     pub fn table_names(&self, schema: Option<&str>) -> Result<Vec<String>> {
         Ok(self.table_names_with_source(schema)?.0)
     }

@@ -89,6 +89,9 @@ pub enum RefusalKind {
     UnsupportedMessage,
     /// A `LIMIT $n` whose count comes as a bind parameter, unless allowed (`0A000`).
     BoundLimit,
+    /// A statement naming a relation made unavailable with
+    /// [`QsStandInBuilder::unavailable_relations`] (`0A000`).
+    UnavailableRelation,
 }
 
 /// One refusal, as recorded for tests. Holds no SQL text and no credentials, only what was refused.
@@ -120,6 +123,7 @@ pub struct QsStandInBuilder {
     row_cap: u64,
     limit_max: u64,
     keys: Keys,
+    unavailable_relations: Vec<String>,
 }
 
 impl fmt::Debug for QsStandInBuilder {
@@ -207,6 +211,16 @@ impl QsStandInBuilder {
         self
     }
 
+    /// Refuse (`0A000`) every client statement that names one of these relations (each identifier
+    /// compared without case, schema-qualified or not), while the stand-in's own `SHOW` answers keep
+    /// working: for testing fallbacks where Query Service's catalog emulation may not answer a
+    /// query (platform-facts.md, "Catalog and metadata": beyond what psql and SQLAlchemy send, which
+    /// catalog queries work is unknown). Default: none.
+    pub fn unavailable_relations(mut self, names: &[&str]) -> Self {
+        self.unavailable_relations = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
     /// Declare a Data Distiller primary key (`ALTER TABLE … ADD CONSTRAINT PRIMARY KEY … NAMESPACE
     /// ns`), answered by `SHOW PRIMARY KEYS`. Declared here because such keys are unenforced and the
     /// catalog may not show them (platform-facts.md, "Writes").
@@ -287,6 +301,7 @@ impl QsStandInBuilder {
                 row_cap: self.row_cap,
                 limit_max: self.limit_max,
                 keys: self.keys,
+                unavailable_relations: self.unavailable_relations,
                 upstream_port: self.upstream_port,
                 acceptor,
                 connector,
@@ -439,6 +454,7 @@ impl QsStandIn {
             row_cap: 50_000,
             limit_max: 100_000,
             keys: Keys::default(),
+            unavailable_relations: Vec::new(),
         }
     }
 
@@ -542,6 +558,7 @@ pub(crate) struct Config {
     pub row_cap: u64,
     pub limit_max: u64,
     pub keys: Keys,
+    pub unavailable_relations: Vec<String>,
     pub upstream_port: u16,
     pub acceptor: SslAcceptor,
     pub connector: SslConnector,

@@ -338,6 +338,8 @@ pub(crate) struct Rules<'a> {
     /// Lower-case names from the upstream's `pg_settings`.
     pub settings: &'a HashSet<String>,
     pub keys: &'a Keys,
+    /// Relation names a statement may not mention ([`crate::QsStandInBuilder::unavailable_relations`]).
+    pub unavailable: &'a [String],
 }
 
 struct View<'a> {
@@ -443,6 +445,13 @@ impl Rules<'_> {
     }
 
     fn judge(&self, v: &View) -> Verdict {
+        if let Some(i) = (0..v.toks.len()).find(|&i| self.unavailable.iter().any(|r| v.is_kw(i, r)))
+        {
+            return Verdict::Refuse(Refused::not_supported(
+                RefusalKind::UnavailableRelation,
+                String::from_utf8_lossy(v.text(i)).into_owned(),
+            ));
+        }
         let Some(main) = main_keyword(v) else {
             return self.limits(v);
         };
@@ -657,6 +666,7 @@ mod tests {
             limit_max: 100_000,
             settings: &settings,
             keys: &keys,
+            unavailable: &[],
         };
         statements(sql.as_bytes())
             .iter()

@@ -436,6 +436,7 @@ impl Session {
             limit_max: self.shared.config.limit_max,
             settings: &self.settings,
             keys: &self.shared.config.keys,
+            unavailable: &self.shared.config.unavailable_relations,
         }
     }
 
