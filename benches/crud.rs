@@ -210,17 +210,21 @@ fn main() {
     );
     assert_eq!(count(&engine) as usize, ROWS);
 
-    let (t_select, loaded) = best(
-        3,
-        || {},
-        || {
-            let mut conn = engine.get().unwrap();
-            bench_rows::table
-                .select(Row::as_select())
-                .load::<Row>(&mut conn)
-                .unwrap()
-        },
-    );
+    // Every typed select reads the same rows into structs, best of 3.
+    let typed_select = |engine: &Engine| {
+        best(
+            3,
+            || {},
+            || {
+                let mut conn = engine.get().unwrap();
+                bench_rows::table
+                    .select(Row::as_select())
+                    .load::<Row>(&mut conn)
+                    .unwrap()
+            },
+        )
+    };
+    let (t_select, loaded) = typed_select(&engine);
     assert_eq!(loaded.len(), ROWS);
     // The same rows through the compatible protocol (what Query Service gets): text results decoded
     // by aep-diesel's codec.
@@ -228,17 +232,7 @@ fn main() {
         .protocol(aep_diesel::Protocol::Compatible)
         .build()
         .unwrap();
-    let (t_select_text, loaded_text) = best(
-        3,
-        || {},
-        || {
-            let mut conn = compat.get().unwrap();
-            bench_rows::table
-                .select(Row::as_select())
-                .load::<Row>(&mut conn)
-                .unwrap()
-        },
-    );
+    let (t_select_text, loaded_text) = typed_select(&compat);
     assert_eq!(loaded_text, loaded, "both protocols read the same rows");
     // The same read through the Query Service stand-in (its 50,000-row cap raised so one query
     // reads everything): what the compatible protocol pays for a relaying server in between.
@@ -247,17 +241,7 @@ fn main() {
         .start()
         .unwrap();
     let via_standin = Engine::builder(qs.options_for("bench")).build().unwrap();
-    let (t_select_qs, loaded_qs) = best(
-        3,
-        || {},
-        || {
-            let mut conn = via_standin.get().unwrap();
-            bench_rows::table
-                .select(Row::as_select())
-                .load::<Row>(&mut conn)
-                .unwrap()
-        },
-    );
+    let (t_select_qs, loaded_qs) = typed_select(&via_standin);
     assert_eq!(loaded_qs, loaded, "the stand-in relays the same rows");
     let (t_psql_select, _) = best(
         3,
