@@ -294,9 +294,8 @@ fn locate<R, O>(
 /// ordered by key, starting after the key `after` (from the start when `None`); `key` gives a row's
 /// key, which must be unique and never NULL (`key > after` never returns a row whose key is
 /// NULL: page on a NOT NULL key, or see [`stream_pages`]). Iteration stops after the first short
-/// page. `fetch` may fail with any error type (Diesel's,
-/// or this crate's from a model's [`KeyedRead::page_after`](crate::model::KeyedRead::page_after)).
-/// Each page is one query, so a page size of at most [`PLATFORM_ROW_LIMIT`] reads any number of
+/// page. `fetch` may fail with any error type (Diesel's, or this crate's from a model's
+/// [`KeyedRead::page_after`](crate::model::KeyedRead::page_after)). Each page is one query, so a page size of at most [`PLATFORM_ROW_LIMIT`] reads any number of
 /// rows from Query Service. There, write the page size into the SQL text: Diesel's `.limit(n)` (as
 /// below, fine on PostgreSQL) sends it as a bind parameter, which no Query Service client is known
 /// to do.
@@ -382,6 +381,15 @@ where
     }
 }
 
+/// Why keyset paging stops when a whole page has NULL keys: the next page cannot start after them.
+pub(crate) fn null_key_page() -> DieselError {
+    DieselError::QueryBuilderError(
+        "a whole page of rows has a NULL key, so the next page cannot start after it; use a \
+         larger page size or stream(), or declare a NOT NULL key to page through this relation"
+            .into(),
+    )
+}
+
 /// Every row, one page of `page_size` at a time in key order, as one iterator of rows: a way past
 /// Query Service's cap of [`PLATFORM_ROW_LIMIT`] rows per query for your own keyed queries (the
 /// models' `stream` uses a cursor instead). `fetch(conn, after, limit)` reads the page after a key,
@@ -446,11 +454,7 @@ where
             // The rows of a full page ending on a NULL key went out first; now the reason to stop.
             self.stuck = false;
             self.done = true;
-            return Some(Err(DieselError::QueryBuilderError(
-                "a whole page of rows has a NULL key, so the next page cannot start after it; \
-                 use a larger page size, or declare a NOT NULL key to page through this relation"
-                    .into(),
-            )));
+            return Some(Err(null_key_page()));
         }
         if self.done {
             return None;

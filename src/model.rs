@@ -648,11 +648,7 @@ where
             if stuck {
                 stuck = false;
                 done = true;
-                return Some(Err(Error::Query(diesel::result::Error::QueryBuilderError(
-                    "a whole page of rows has a NULL key, so the next page cannot start after \
-                     it; use a larger page size or stream()"
-                        .into(),
-                ))));
+                return Some(Err(Error::Query(crate::bulk::null_key_page())));
             }
             if done {
                 return None;

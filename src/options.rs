@@ -721,6 +721,8 @@ const ENV_VARS: [&str; 11] = [
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_variable_that_is_not_utf8_is_named_not_read_as_unset() {
         use std::os::unix::ffi::OsStringExt;
@@ -747,8 +749,6 @@ mod tests {
         };
         assert!(ConnectOptions::from_env_os(ok).is_ok());
     }
-
-    use super::*;
 
     #[test]
     fn password_is_normalised_and_never_printed() {
