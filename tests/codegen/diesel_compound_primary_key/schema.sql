@@ -1,0 +1,1 @@
+CREATE TABLE asd (id INTEGER, qsd INTEGER, PRIMARY KEY (id, qsd));

@@ -1,0 +1,4 @@
+CREATE TABLE example (
+    id SERIAL PRIMARY KEY,
+    "type" VARCHAR(10)
+);

@@ -1,0 +1,5 @@
+CREATE SCHEMA "CustomSchema";
+
+CREATE TABLE "CustomSchema"."User" (
+    id integer PRIMARY KEY NOT NULL
+);

@@ -1,0 +1,5 @@
+CREATE TABLE reserved_names_columns
+(
+    id SERIAL PRIMARY KEY,
+    is_nullable BOOLEAN
+);

@@ -1,0 +1,8 @@
+// @generated automatically by Diesel CLI.
+
+diesel::view! {
+    test {
+        name -> Text,
+        id -> Int4,
+    }
+}

@@ -1,0 +1,214 @@
+//! The generator's data-driven cases (`tests/codegen/<case>/`, see the README there).
+//!
+//! Offline: each case's saved model (`schema.json`) and `diesel.toml` generate exactly the files in its
+//! `expected/` directory (`expected/error.txt` when the configuration or the generation is refused).
+//! Live: each case's `schema.sql`, loaded into a fresh database, reflects to its `schema.json`.
+//! `AEP_DIESEL_BLESS=1` rewrites `schema.json` and `expected/` instead of comparing.
+//!
+//! Cases ported from diesel_cli also hold diesel's own output (`diesel.rs`); the offline test keeps
+//! `tests/codegen/DIESEL.md`, the table of how aep-diesel's `schema.rs` compares with it, current.
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use aep_diesel::SchemaModel;
+use aep_diesel::inspect::Filter;
+use aep_diesel_codegen::{Options, generate};
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codegen")
+}
+
+fn bless() -> bool {
+    std::env::var_os("AEP_DIESEL_BLESS").is_some()
+}
+
+/// Every case directory, sorted.
+fn cases() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("schema.sql").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+fn name(case: &Path) -> String {
+    case.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// A directory's files, by path relative to it.
+fn read_tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The error and its causes, one per line.
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        write!(out, "\ncaused by: {s}").unwrap();
+        source = s.source();
+    }
+    out.push('\n');
+    // Paths as the repository has them, wherever it is checked out.
+    out.replace(&format!("{}/", cases_dir().display()), "tests/codegen/")
+}
+
+/// What the generator makes of a case: its files, or `error.txt`.
+fn run(case: &Path) -> BTreeMap<String, String> {
+    let options = match Options::from_file(&case.join("diesel.toml")) {
+        Ok(o) => o,
+        Err(e) => return BTreeMap::from([("error.txt".to_string(), error_text(&e))]),
+    };
+    let json = std::fs::read_to_string(case.join("schema.json"))
+        .unwrap_or_else(|e| panic!("{}: no schema.json ({e}); bless the live test", name(case)));
+    let model = SchemaModel::from_json(&json).unwrap();
+    match generate(&model, &options) {
+        Ok(g) => g.files,
+        Err(e) => BTreeMap::from([("error.txt".to_string(), error_text(&e))]),
+    }
+}
+
+/// Rust tokens of the parts diesel's print-schema writes, without comments, attributes' spacing or
+/// blank lines: what "the same schema.rs modulo whitespace and doc comments" compares.
+fn tokens(rust: &str) -> String {
+    rust.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .flat_map(|l| l.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn cases_generate_their_expected_output() {
+    let mut failed = Vec::new();
+    let mut report = String::from(
+        "# aep-diesel against diesel print-schema's postgres cases\n\n\
+         Kept current by `cargo test --test codegen_cases` (`AEP_DIESEL_BLESS=1` to rewrite). \
+         \"identical\": aep-diesel's `schema.rs` has the same tokens as diesel's expected output, \
+         comments and whitespace aside.\n\n\
+         | case | generated | identical to diesel's | why not |\n|---|---|---|---|\n",
+    );
+    let (mut total, mut generated, mut identical) = (0, 0, 0);
+    for case in cases() {
+        let got = run(&case);
+        let expected_dir = case.join("expected");
+        if bless() {
+            let _ = std::fs::remove_dir_all(&expected_dir);
+            for (file, text) in &got {
+                let path = expected_dir.join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
+        } else if read_tree(&expected_dir) != got {
+            failed.push(name(&case));
+        }
+        if case.join("diesel.rs").is_file() {
+            total += 1;
+            let (ok, same, why) = match got.get("error.txt") {
+                // the innermost cause says what was refused
+                Some(e) => (
+                    false,
+                    false,
+                    e.lines().last().unwrap_or("").replace("caused by: ", ""),
+                ),
+                None => {
+                    generated += 1;
+                    let ours = got
+                        .iter()
+                        .find(|(f, _)| f.ends_with("schema.rs"))
+                        .map(|(_, t)| tokens(t))
+                        .unwrap_or_default();
+                    let theirs = tokens(&std::fs::read_to_string(case.join("diesel.rs")).unwrap());
+                    (true, ours == theirs, String::new())
+                }
+            };
+            identical += usize::from(same);
+            writeln!(
+                report,
+                "| {} | {} | {} | {} |",
+                name(&case).trim_start_matches("diesel_"),
+                if ok { "yes" } else { "no" },
+                if same { "yes" } else { "no" },
+                why.replace('|', "\\|")
+            )
+            .unwrap();
+        }
+    }
+    writeln!(
+        report,
+        "\n{total} cases: {generated} generate, {identical} identical to diesel's output."
+    )
+    .unwrap();
+    let report_path = cases_dir().join("DIESEL.md");
+    if bless() {
+        std::fs::write(&report_path, &report).unwrap();
+    }
+    assert!(
+        failed.is_empty(),
+        "cases whose output differs from expected/: {failed:?}; look at the difference, then \
+         `AEP_DIESEL_BLESS=1 cargo test --test codegen_cases -- --test-threads=1` if it is right"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&report_path).unwrap_or_default(),
+        report,
+        "tests/codegen/DIESEL.md is stale: bless"
+    );
+}
+
+/// Each case's SQL reflects to its saved model (the offline test's input).
+#[test]
+fn case_sql_reflects_to_its_schema_json() {
+    let server = common::server();
+    let mut stale = Vec::new();
+    for case in cases() {
+        let case_name = name(&case);
+        let db = format!("cg_{}", case_name.trim_start_matches("diesel_"));
+        let options = server.create_database(&db).unwrap();
+        let engine = server.engine_for(options).unwrap();
+        let sql = std::fs::read_to_string(case.join("schema.sql")).unwrap();
+        diesel::connection::SimpleConnection::batch_execute(&mut *engine.get().unwrap(), &sql)
+            .unwrap_or_else(|e| panic!("{case_name}: schema.sql: {e}"));
+        // The case's own schema and table filter where aep-diesel reads its diesel.toml; the default
+        // schema where it does not (yet).
+        let filter = Options::from_file(&case.join("diesel.toml"))
+            .and_then(|o| o.filter())
+            .unwrap_or_else(|_| Filter::new());
+        let mut model = engine.inspect().unwrap().reflect(&filter).unwrap();
+        // The database is made per run; the case is what stays.
+        model.database = case_name.clone();
+        let json = model.to_json() + "\n";
+        let path = case.join("schema.json");
+        if bless() {
+            std::fs::write(&path, &json).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(json.as_str()) {
+            stale.push(case_name);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "schema.json no longer what schema.sql reflects to: {stale:?}; bless with \
+         `AEP_DIESEL_BLESS=1 cargo test --test codegen_cases -- --test-threads=1`"
+    );
+}
