@@ -32,8 +32,8 @@ fn every_naming_hazard_compiles_and_round_trips() {
             gen_: Some("g".into()),
             self_: Some("lower".into()),
             self_2: Some("upper".into()),
-            table_2: Some("tbl".into()),
-            select_2: Some("same name as the table".into()),
+            table_: Some("tbl".into()),
+            select_: Some("same name as the table".into()),
             a_b: Some("space".into()),
             a_b_2: Some("dot".into()),
             quote_d: Some("quote".into()),
@@ -88,7 +88,7 @@ fn every_naming_hazard_compiles_and_round_trips() {
         &mut conn,
         &models::table::NewTable {
             id: 1,
-            table_2: Some("t".into()),
+            table_: Some("t".into()),
         },
     )
     .unwrap();

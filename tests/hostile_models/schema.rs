@@ -77,17 +77,17 @@ diesel::table! {
         #[sql_name = "match"]
         match_ -> Nullable<Text>,
         #[sql_name = "table"]
-        table_2 -> Nullable<Text>,
+        table_ -> Nullable<Text>,
         #[sql_name = "columns"]
-        columns_2 -> Nullable<Text>,
+        columns_ -> Nullable<Text>,
         #[sql_name = "dsl"]
-        dsl_2 -> Nullable<Text>,
+        dsl_ -> Nullable<Text>,
         #[sql_name = "star"]
-        star_2 -> Nullable<Text>,
+        star_ -> Nullable<Text>,
         #[sql_name = "all_columns"]
-        all_columns_2 -> Nullable<Text>,
+        all_columns_ -> Nullable<Text>,
         #[sql_name = "Select"]
-        select_2 -> Nullable<Text>,
+        select_ -> Nullable<Text>,
         #[sql_name = "a b"]
         a_b -> Nullable<Text>,
         #[sql_name = "a.b"]
@@ -247,7 +247,7 @@ diesel::table! {
     table (id) {
         id -> Int4,
         #[sql_name = "table"]
-        table_2 -> Nullable<Text>,
+        table_ -> Nullable<Text>,
     }
 }
 

@@ -32,12 +32,12 @@ pub struct Select {
     pub super_: Option<String>,
     pub fn_: Option<String>,
     pub match_: Option<String>,
-    pub table_2: Option<String>,
-    pub columns_2: Option<String>,
-    pub dsl_2: Option<String>,
-    pub star_2: Option<String>,
-    pub all_columns_2: Option<String>,
-    pub select_2: Option<String>,
+    pub table_: Option<String>,
+    pub columns_: Option<String>,
+    pub dsl_: Option<String>,
+    pub star_: Option<String>,
+    pub all_columns_: Option<String>,
+    pub select_: Option<String>,
     pub a_b: Option<String>,
     pub a_b_2: Option<String>,
     pub quote_d: Option<String>,
@@ -88,12 +88,12 @@ pub struct NewSelect {
     pub super_: Option<String>,
     pub fn_: Option<String>,
     pub match_: Option<String>,
-    pub table_2: Option<String>,
-    pub columns_2: Option<String>,
-    pub dsl_2: Option<String>,
-    pub star_2: Option<String>,
-    pub all_columns_2: Option<String>,
-    pub select_2: Option<String>,
+    pub table_: Option<String>,
+    pub columns_: Option<String>,
+    pub dsl_: Option<String>,
+    pub star_: Option<String>,
+    pub all_columns_: Option<String>,
+    pub select_: Option<String>,
     pub a_b: Option<String>,
     pub a_b_2: Option<String>,
     pub quote_d: Option<String>,
@@ -122,12 +122,12 @@ impl aep_diesel::model::Insert for NewSelect {
         w.value::<sql::super_, _>(&self.super_)?;
         w.value::<sql::fn_, _>(&self.fn_)?;
         w.value::<sql::match_, _>(&self.match_)?;
-        w.value::<sql::table_2, _>(&self.table_2)?;
-        w.value::<sql::columns_2, _>(&self.columns_2)?;
-        w.value::<sql::dsl_2, _>(&self.dsl_2)?;
-        w.value::<sql::star_2, _>(&self.star_2)?;
-        w.value::<sql::all_columns_2, _>(&self.all_columns_2)?;
-        w.value::<sql::select_2, _>(&self.select_2)?;
+        w.value::<sql::table_, _>(&self.table_)?;
+        w.value::<sql::columns_, _>(&self.columns_)?;
+        w.value::<sql::dsl_, _>(&self.dsl_)?;
+        w.value::<sql::star_, _>(&self.star_)?;
+        w.value::<sql::all_columns_, _>(&self.all_columns_)?;
+        w.value::<sql::select_, _>(&self.select_)?;
         w.value::<sql::a_b, _>(&self.a_b)?;
         w.value::<sql::a_b_2, _>(&self.a_b_2)?;
         w.value::<sql::quote_d, _>(&self.quote_d)?;
@@ -159,12 +159,12 @@ pub struct SelectChanges {
     pub super_: Option<Option<String>>,
     pub fn_: Option<Option<String>>,
     pub match_: Option<Option<String>>,
-    pub table_2: Option<Option<String>>,
-    pub columns_2: Option<Option<String>>,
-    pub dsl_2: Option<Option<String>>,
-    pub star_2: Option<Option<String>>,
-    pub all_columns_2: Option<Option<String>>,
-    pub select_2: Option<Option<String>>,
+    pub table_: Option<Option<String>>,
+    pub columns_: Option<Option<String>>,
+    pub dsl_: Option<Option<String>>,
+    pub star_: Option<Option<String>>,
+    pub all_columns_: Option<Option<String>>,
+    pub select_: Option<Option<String>>,
     pub a_b: Option<Option<String>>,
     pub a_b_2: Option<Option<String>>,
     pub quote_d: Option<Option<String>>,
@@ -192,12 +192,12 @@ impl aep_diesel::model::Changes for SelectChanges {
         w.nullable::<sql::super_, _>(&self.super_)?;
         w.nullable::<sql::fn_, _>(&self.fn_)?;
         w.nullable::<sql::match_, _>(&self.match_)?;
-        w.nullable::<sql::table_2, _>(&self.table_2)?;
-        w.nullable::<sql::columns_2, _>(&self.columns_2)?;
-        w.nullable::<sql::dsl_2, _>(&self.dsl_2)?;
-        w.nullable::<sql::star_2, _>(&self.star_2)?;
-        w.nullable::<sql::all_columns_2, _>(&self.all_columns_2)?;
-        w.nullable::<sql::select_2, _>(&self.select_2)?;
+        w.nullable::<sql::table_, _>(&self.table_)?;
+        w.nullable::<sql::columns_, _>(&self.columns_)?;
+        w.nullable::<sql::dsl_, _>(&self.dsl_)?;
+        w.nullable::<sql::star_, _>(&self.star_)?;
+        w.nullable::<sql::all_columns_, _>(&self.all_columns_)?;
+        w.nullable::<sql::select_, _>(&self.select_)?;
         w.nullable::<sql::a_b, _>(&self.a_b)?;
         w.nullable::<sql::a_b_2, _>(&self.a_b_2)?;
         w.nullable::<sql::quote_d, _>(&self.quote_d)?;

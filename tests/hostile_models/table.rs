@@ -16,7 +16,7 @@ use super::schema::table as sql;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Table {
     pub id: i32,
-    pub table_2: Option<String>,
+    pub table_: Option<String>,
 }
 
 impl aep_diesel::model::Model for Table {
@@ -42,7 +42,7 @@ impl aep_diesel::model::Write for Table {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTable {
     pub id: i32,
-    pub table_2: Option<String>,
+    pub table_: Option<String>,
 }
 
 impl aep_diesel::model::Insert for NewTable {
@@ -50,7 +50,7 @@ impl aep_diesel::model::Insert for NewTable {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.value::<sql::id, _>(&self.id)?;
-        w.value::<sql::table_2, _>(&self.table_2)?;
+        w.value::<sql::table_, _>(&self.table_)?;
         Ok(())
     }
 }
@@ -59,14 +59,14 @@ impl aep_diesel::model::Insert for NewTable {
 /// `Some(None)` sets NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableChanges {
-    pub table_2: Option<Option<String>>,
+    pub table_: Option<Option<String>>,
 }
 
 impl aep_diesel::model::Changes for TableChanges {
     type Model = Table;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.nullable::<sql::table_2, _>(&self.table_2)?;
+        w.nullable::<sql::table_, _>(&self.table_)?;
         Ok(())
     }
 }

@@ -986,8 +986,27 @@ fn plan_table<'a>(
     } = *ctx;
     let mut warnings = Vec::new();
     let mut needs = Needs::default();
-    let mut col_idents =
-        Names::with_reserved(&["table", "columns", "dsl", "star", "all_columns", &ident]);
+    // Names table! itself uses inside the table's module, and the table's own name: a column so
+    // named gets a trailing `_` (as print-schema writes it), never a number.
+    let reserved = [
+        "table",
+        "columns",
+        "dsl",
+        "star",
+        "all_columns",
+        "is_nullable",
+        "bool",
+        ident.as_str(),
+    ];
+    let mut col_idents = Names::with_reserved(&reserved);
+    let col_ident = |name: &str| {
+        let s = snake(name);
+        if reserved.contains(&s.as_str()) {
+            s + "_"
+        } else {
+            s
+        }
+    };
     let mut ordered: Vec<&Column> = t.columns.iter().collect();
     if opts.column_sorting == ColumnSorting::Name {
         ordered.sort_by(|a, b| a.name.cmp(&b.name));
@@ -998,15 +1017,20 @@ fn plan_table<'a>(
         settle(&mut mapped);
         needs.note(&mapped);
         if mapped.rust.is_none() {
+            let inserts = if !c.nullable && !c.server_filled() {
+                "; it is NOT NULL without a default, so the model has no insert struct"
+            } else {
+                ""
+            };
             warnings.push(format!(
                 "{}.{}: type {} has no Rust type; the column is in table! but left out of the models \
-                 (map it in [aep_diesel.types])",
+                 (map it in [aep_diesel.types]){inserts}",
                 t.name, c.name, c.sql_type.display
             ));
         }
         cols.push(ColPlan {
             c,
-            ident: col_idents.claim(snake(&c.name)),
+            ident: col_idents.claim(col_ident(&c.name)),
             mapped,
         });
     }

@@ -39,6 +39,15 @@ fn insert_fields<'p>(t: &'p TablePlan<'_>) -> Vec<(&'p ColPlan<'p>, String)> {
         .collect()
 }
 
+/// A column every insert must fill but the models cannot: NOT NULL, nothing filled by the server, and
+/// no writable Rust type. An insert struct without it could only fail.
+fn insert_blocker<'p>(t: &'p TablePlan<'_>) -> Option<&'p ColPlan<'p>> {
+    t.cols.iter().find(|c| {
+        let writable = c.mapped.writable && c.mapped.rust.is_some();
+        !(c.c.nullable || c.c.server_filled() || writable)
+    })
+}
+
 /// Columns an update may change: `None` leaves a column alone; `Some(None)` sets a nullable one to NULL.
 fn change_fields<'p>(t: &'p TablePlan<'_>, key: usize) -> Vec<(&'p ColPlan<'p>, String)> {
     t.cols
@@ -104,7 +113,8 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
     let (name, new_name, changes_name) = (&t.strukt, &t.new_name, &t.changes_name);
     let key = proven_key(t);
     let writable = t.writable();
-    let inserts = if writable {
+    let blocker = insert_blocker(t).filter(|_| writable);
+    let inserts = if writable && blocker.is_none() {
         insert_fields(t)
     } else {
         Vec::new()
@@ -126,6 +136,16 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         s.push_str(
             "//!\n//! No key proves a row's identity, so there are no keyed reads, updates or deletes.\n",
         );
+    }
+    if let Some(c) = blocker {
+        writeln!(
+            s,
+            "//!\n//! No insert struct: `{}` is NOT NULL without a default and its type {} has no writable\n\
+             //! Rust type, so every insert would fail (map the type in `[aep_diesel.types]`).",
+            doc_line(&c.c.name),
+            doc_line(&c.c.sql_type.display)
+        )
+        .unwrap();
     }
     if writable {
         s.push_str(
@@ -233,10 +253,12 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "        {value}").unwrap();
         s.push_str("    }\n}\n");
     }
-    if !inserts.is_empty() {
+    // Create stays where only the insert struct is missing: Write (update, delete) builds on it.
+    let creatable = !inserts.is_empty() || blocker.is_some();
+    if creatable {
         writeln!(s, "\nimpl aep_diesel::model::Create for {name} {{}}").unwrap();
     }
-    if writable && key.is_some() && !inserts.is_empty() {
+    if writable && key.is_some() && creatable {
         writeln!(s, "\nimpl aep_diesel::model::Write for {name} {{}}").unwrap();
     }
 

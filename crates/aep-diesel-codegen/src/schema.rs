@@ -198,11 +198,12 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
                 }
             }
         }
-        if let Some(len) = c.c.sql_type.max_length {
-            writeln!(s, "        #[max_length = {len}]").unwrap();
-        }
+        // print-schema's order: the rename, then the length
         if c.ident != c.c.name {
             writeln!(s, "        #[sql_name = {}]", lit(&c.c.name)).unwrap();
+        }
+        if let Some(len) = c.c.sql_type.max_length {
+            writeln!(s, "        #[max_length = {len}]").unwrap();
         }
         writeln!(s, "        {} -> {},", c.ident, c.sql().render("", "")).unwrap();
     }

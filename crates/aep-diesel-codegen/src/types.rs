@@ -283,6 +283,17 @@ fn map_depth(t: &SqlType, lookup: &dyn Fn(&SqlType) -> Option<Named>, depth: usi
 }
 
 fn map_elem(t: &SqlType, lookup: &dyn Fn(&SqlType) -> Option<Named>, depth: usize) -> Mapped {
+    // The citext extension's type lives in whatever schema the extension went into; Diesel has a
+    // `Citext` SQL type for it (looked up by name), as print-schema writes.
+    if t.kind == TypeKind::Base && t.name == "citext" {
+        return Mapped {
+            sql: Sql::Builtin("Citext".to_string()),
+            rust: Some(Rust::Plain("String".to_string())),
+            writable: true,
+            feature: None,
+            krate: None,
+        };
+    }
     if t.kind == TypeKind::Base && t.is_builtin() {
         if let Some((sql, rust, feature, krate)) = builtin(&t.name) {
             return Mapped {

@@ -2,9 +2,6 @@
 //! Diesel schema and models for schema `public` of database `diesel_citext`.
 //!
 //! Needs diesel with features: postgres.
-//!
-//! Notes from generation:
-//! - users.email: type citext has no Rust type; the column is in table! but left out of the models (map it in [aep_diesel.types])
 
 pub mod schema;
 

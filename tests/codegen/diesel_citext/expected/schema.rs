@@ -9,9 +9,6 @@ pub mod sql_types {
 }
 
 diesel::table! {
-    use diesel::sql_types::*;
-    use super::sql_types::Citext;
-
     users (id) {
         id -> Int4,
         email -> Citext,

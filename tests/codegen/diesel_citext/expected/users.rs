@@ -5,7 +5,7 @@
 //! the writes are refused before anything is sent, unless the table is listed in
 //! `[aep_diesel] query_service_writable`.
 
-use aep_diesel::model::Values;
+use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
 use super::schema::users as sql;
@@ -16,7 +16,7 @@ use super::schema::users as sql;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct User {
     pub id: i32,
-    // `email` (citext) is left out: no Rust type for it; map it in [aep_diesel.types].
+    pub email: String,
 }
 
 impl aep_diesel::model::Model for User {
@@ -40,12 +40,11 @@ impl aep_diesel::model::Write for User {}
 
 /// A new row for table `users`.
 ///
-/// Left out, the server fills them: `email` (no writable Rust type).
-///
 /// `None` lets the server fill `id` (default or identity).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewUser {
     pub id: Option<i32>,
+    pub email: String,
 }
 
 impl aep_diesel::model::Insert for NewUser {
@@ -53,6 +52,23 @@ impl aep_diesel::model::Insert for NewUser {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.or_default::<sql::id, _>(&self.id)?;
+        w.value::<sql::email, _>(&self.email)?;
+        Ok(())
+    }
+}
+
+/// Changes to a row of table `users`: `None` leaves a column as it is; for nullable columns
+/// `Some(None)` sets NULL.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserChanges {
+    pub email: Option<String>,
+}
+
+impl aep_diesel::model::Changes for UserChanges {
+    type Model = User;
+
+    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
+        w.column::<sql::email, _>(&self.email)?;
         Ok(())
     }
 }

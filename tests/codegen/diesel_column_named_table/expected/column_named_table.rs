@@ -16,7 +16,7 @@ use super::schema::column_named_table as sql;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct ColumnNamedTable {
     pub id: i32,
-    pub table_2: i32,
+    pub table_: i32,
 }
 
 impl aep_diesel::model::Model for ColumnNamedTable {
@@ -44,7 +44,7 @@ impl aep_diesel::model::Write for ColumnNamedTable {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewColumnNamedTable {
     pub id: Option<i32>,
-    pub table_2: i32,
+    pub table_: i32,
 }
 
 impl aep_diesel::model::Insert for NewColumnNamedTable {
@@ -52,7 +52,7 @@ impl aep_diesel::model::Insert for NewColumnNamedTable {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.or_default::<sql::id, _>(&self.id)?;
-        w.value::<sql::table_2, _>(&self.table_2)?;
+        w.value::<sql::table_, _>(&self.table_)?;
         Ok(())
     }
 }
@@ -61,14 +61,14 @@ impl aep_diesel::model::Insert for NewColumnNamedTable {
 /// `Some(None)` sets NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnNamedTableChanges {
-    pub table_2: Option<i32>,
+    pub table_: Option<i32>,
 }
 
 impl aep_diesel::model::Changes for ColumnNamedTableChanges {
     type Model = ColumnNamedTable;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.column::<sql::table_2, _>(&self.table_2)?;
+        w.column::<sql::table_, _>(&self.table_)?;
         Ok(())
     }
 }

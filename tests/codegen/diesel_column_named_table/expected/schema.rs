@@ -4,6 +4,6 @@ diesel::table! {
     column_named_table (id) {
         id -> Int4,
         #[sql_name = "table"]
-        table_2 -> Int4,
+        table_ -> Int4,
     }
 }

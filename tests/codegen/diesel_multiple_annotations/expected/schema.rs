@@ -3,8 +3,8 @@
 diesel::table! {
     example (id) {
         id -> Int4,
-        #[max_length = 10]
         #[sql_name = "type"]
+        #[max_length = 10]
         type_ -> Nullable<Varchar>,
     }
 }

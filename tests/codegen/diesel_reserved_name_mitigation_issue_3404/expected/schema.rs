@@ -3,6 +3,7 @@
 diesel::table! {
     reserved_names_columns (id) {
         id -> Int4,
-        is_nullable -> Nullable<Bool>,
+        #[sql_name = "is_nullable"]
+        is_nullable_ -> Nullable<Bool>,
     }
 }

@@ -4,7 +4,7 @@ diesel::table! {
     a (id) {
         id -> Int4,
         #[sql_name = "a"]
-        a_2 -> Int4,
+        a_ -> Int4,
         b -> Int4,
     }
 }
@@ -14,7 +14,7 @@ diesel::table! {
         id -> Int4,
         a -> Nullable<Int4>,
         #[sql_name = "b"]
-        b_2 -> Nullable<Int4>,
+        b_ -> Nullable<Int4>,
     }
 }
 
