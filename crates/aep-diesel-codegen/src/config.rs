@@ -81,7 +81,9 @@ pub struct Options {
     pub column_sorting: ColumnSorting,
     /// `use` lines inside each `table!`. Default: `diesel::sql_types::*`.
     pub import_types: Vec<String>,
-    /// Derives on the `sql_types` marker structs. Default: `diesel::query_builder::QueryId, Clone`.
+    /// Derives on the `sql_types` marker structs, replacing the default (as print-schema does);
+    /// `diesel::sql_types::SqlType` is always added. Default: `diesel::query_builder::QueryId, Clone`
+    /// (what `diesel setup` writes).
     pub custom_type_derives: Vec<String>,
     /// Extra derives on model, composite and enum types (e.g. serde). Default: none.
     pub derives: Vec<String>,

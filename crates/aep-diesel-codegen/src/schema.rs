@@ -105,16 +105,16 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
     if markers.is_empty() {
         return;
     }
-    let mut derives: Vec<String> = ["diesel::query_builder::QueryId", "Clone", "Debug"]
+    // As print-schema: the configured derives replace the default ones, `SqlType` is always there,
+    // and the list is sorted (byte order), so listing a default or `SqlType` never derives twice.
+    let derives: std::collections::BTreeSet<&str> = plan
+        .opts
+        .custom_type_derives
         .iter()
-        .map(|s| s.to_string())
+        .map(String::as_str)
+        .chain(["diesel::sql_types::SqlType"])
         .collect();
-    for d in &plan.opts.custom_type_derives {
-        if !derives.contains(d) {
-            derives.push(d.clone());
-        }
-    }
-    derives.push("diesel::sql_types::SqlType".into());
+    let derives: Vec<&str> = derives.into_iter().collect();
     s.push_str("\n/// Marker types for the database's own SQL types.\npub mod sql_types {\n");
     let mut first = true;
     for (marker, (schema, name, what)) in &markers {

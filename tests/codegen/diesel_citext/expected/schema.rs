@@ -3,7 +3,7 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `citext` type with no built-in mapping.
-    #[derive(diesel::query_builder::QueryId, Clone, Debug, diesel::sql_types::SqlType)]
+    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "citext"))]
     pub struct Citext;
 }
