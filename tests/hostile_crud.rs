@@ -32,8 +32,8 @@ fn every_naming_hazard_compiles_and_round_trips() {
             gen_: Some("g".into()),
             self_: Some("lower".into()),
             self_2: Some("upper".into()),
-            table_: Some("tbl".into()),
-            select_: Some("same name as the table".into()),
+            table: Some("tbl".into()),
+            select: Some("same name as the table".into()),
             a_b: Some("space".into()),
             a_b_2: Some("dot".into()),
             quote_d: Some("quote".into()),
@@ -88,7 +88,7 @@ fn every_naming_hazard_compiles_and_round_trips() {
         &mut conn,
         &models::table::NewTable {
             id: 1,
-            table_: Some("t".into()),
+            table: Some("t".into()),
         },
     )
     .unwrap();
@@ -253,7 +253,7 @@ fn keys_are_chosen_for_key_less_tables_and_odd_ones_stay_read_only() {
     );
     // foreign keys: one joinable per pair, none for composite or self references
     let schema = generated("schema.rs");
-    assert!(schema.contains("diesel::joinable!(child -> table (first_owner));"));
+    assert!(schema.contains("diesel::joinable!(child -> table_ (first_owner));"));
     assert!(
         !schema.contains("second_owner)"),
         "a second joinable for the same pair does not compile"

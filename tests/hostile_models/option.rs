@@ -8,11 +8,11 @@
 use aep_diesel::model::Values;
 use diesel::QueryResult;
 
-use super::schema::option as sql;
+use super::schema::Option as sql;
 
 /// A row of table `Option`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::option)]
+#[diesel(table_name = super::schema::Option)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Option2 {
     pub id: i32,

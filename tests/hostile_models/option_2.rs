@@ -8,15 +8,17 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::option_2 as sql;
+use super::schema::option as sql;
 
 /// A row of table `option`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::option_2)]
+#[diesel(table_name = super::schema::option)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Option3 {
     pub id: i32,
+    #[diesel(column_name = Option)]
     pub option: Option<String>,
+    #[diesel(column_name = String)]
     pub string: Option<String>,
 }
 
@@ -52,8 +54,8 @@ impl aep_diesel::model::Insert for NewOption3 {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.value::<sql::id, _>(&self.id)?;
-        w.value::<sql::option, _>(&self.option)?;
-        w.value::<sql::string, _>(&self.string)?;
+        w.value::<sql::Option, _>(&self.option)?;
+        w.value::<sql::String, _>(&self.string)?;
         Ok(())
     }
 }
@@ -70,8 +72,8 @@ impl aep_diesel::model::Changes for Option3Changes {
     type Model = Option3;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.nullable::<sql::option, _>(&self.option)?;
-        w.nullable::<sql::string, _>(&self.string)?;
+        w.nullable::<sql::Option, _>(&self.option)?;
+        w.nullable::<sql::String, _>(&self.string)?;
         Ok(())
     }
 }

@@ -10,11 +10,11 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::select as sql;
+use super::schema::Select as sql;
 
 /// A row of table `Select`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::select)]
+#[diesel(table_name = super::schema::Select)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Select {
     pub id: i32,
@@ -27,25 +27,35 @@ pub struct Select {
     pub try_: Option<String>,
     pub gen_: Option<String>,
     pub self_: Option<String>,
+    #[diesel(column_name = Self_)]
     pub self_2: Option<String>,
     pub crate_: Option<String>,
     pub super_: Option<String>,
     pub fn_: Option<String>,
     pub match_: Option<String>,
-    pub table_: Option<String>,
-    pub columns_: Option<String>,
-    pub dsl_: Option<String>,
-    pub star_: Option<String>,
-    pub all_columns_: Option<String>,
-    pub select_: Option<String>,
+    #[diesel(column_name = table_)]
+    pub table: Option<String>,
+    #[diesel(column_name = columns_)]
+    pub columns: Option<String>,
+    #[diesel(column_name = dsl_)]
+    pub dsl: Option<String>,
+    #[diesel(column_name = star_)]
+    pub star: Option<String>,
+    #[diesel(column_name = all_columns_)]
+    pub all_columns: Option<String>,
+    #[diesel(column_name = Select_)]
+    pub select: Option<String>,
     pub a_b: Option<String>,
     pub a_b_2: Option<String>,
     pub quote_d: Option<String>,
+    #[diesel(column_name = UPPER)]
     pub upper: Option<String>,
+    #[diesel(column_name = MixedCase)]
     pub mixed_case: Option<String>,
     pub _9lives: Option<String>,
     pub na_ve: Option<String>,
     pub x: Option<String>,
+    #[diesel(column_name = X)]
     pub x_2: Option<String>,
 }
 
@@ -88,12 +98,12 @@ pub struct NewSelect {
     pub super_: Option<String>,
     pub fn_: Option<String>,
     pub match_: Option<String>,
-    pub table_: Option<String>,
-    pub columns_: Option<String>,
-    pub dsl_: Option<String>,
-    pub star_: Option<String>,
-    pub all_columns_: Option<String>,
-    pub select_: Option<String>,
+    pub table: Option<String>,
+    pub columns: Option<String>,
+    pub dsl: Option<String>,
+    pub star: Option<String>,
+    pub all_columns: Option<String>,
+    pub select: Option<String>,
     pub a_b: Option<String>,
     pub a_b_2: Option<String>,
     pub quote_d: Option<String>,
@@ -117,26 +127,26 @@ impl aep_diesel::model::Insert for NewSelect {
         w.value::<sql::try_, _>(&self.try_)?;
         w.value::<sql::gen_, _>(&self.gen_)?;
         w.value::<sql::self_, _>(&self.self_)?;
-        w.value::<sql::self_2, _>(&self.self_2)?;
+        w.value::<sql::Self_, _>(&self.self_2)?;
         w.value::<sql::crate_, _>(&self.crate_)?;
         w.value::<sql::super_, _>(&self.super_)?;
         w.value::<sql::fn_, _>(&self.fn_)?;
         w.value::<sql::match_, _>(&self.match_)?;
-        w.value::<sql::table_, _>(&self.table_)?;
-        w.value::<sql::columns_, _>(&self.columns_)?;
-        w.value::<sql::dsl_, _>(&self.dsl_)?;
-        w.value::<sql::star_, _>(&self.star_)?;
-        w.value::<sql::all_columns_, _>(&self.all_columns_)?;
-        w.value::<sql::select_, _>(&self.select_)?;
+        w.value::<sql::table_, _>(&self.table)?;
+        w.value::<sql::columns_, _>(&self.columns)?;
+        w.value::<sql::dsl_, _>(&self.dsl)?;
+        w.value::<sql::star_, _>(&self.star)?;
+        w.value::<sql::all_columns_, _>(&self.all_columns)?;
+        w.value::<sql::Select_, _>(&self.select)?;
         w.value::<sql::a_b, _>(&self.a_b)?;
         w.value::<sql::a_b_2, _>(&self.a_b_2)?;
         w.value::<sql::quote_d, _>(&self.quote_d)?;
-        w.value::<sql::upper, _>(&self.upper)?;
-        w.value::<sql::mixed_case, _>(&self.mixed_case)?;
+        w.value::<sql::UPPER, _>(&self.upper)?;
+        w.value::<sql::MixedCase, _>(&self.mixed_case)?;
         w.value::<sql::_9lives, _>(&self._9lives)?;
         w.value::<sql::na_ve, _>(&self.na_ve)?;
         w.value::<sql::x, _>(&self.x)?;
-        w.value::<sql::x_2, _>(&self.x_2)?;
+        w.value::<sql::X, _>(&self.x_2)?;
         Ok(())
     }
 }
@@ -159,12 +169,12 @@ pub struct SelectChanges {
     pub super_: Option<Option<String>>,
     pub fn_: Option<Option<String>>,
     pub match_: Option<Option<String>>,
-    pub table_: Option<Option<String>>,
-    pub columns_: Option<Option<String>>,
-    pub dsl_: Option<Option<String>>,
-    pub star_: Option<Option<String>>,
-    pub all_columns_: Option<Option<String>>,
-    pub select_: Option<Option<String>>,
+    pub table: Option<Option<String>>,
+    pub columns: Option<Option<String>>,
+    pub dsl: Option<Option<String>>,
+    pub star: Option<Option<String>>,
+    pub all_columns: Option<Option<String>>,
+    pub select: Option<Option<String>>,
     pub a_b: Option<Option<String>>,
     pub a_b_2: Option<Option<String>>,
     pub quote_d: Option<Option<String>>,
@@ -187,26 +197,26 @@ impl aep_diesel::model::Changes for SelectChanges {
         w.nullable::<sql::try_, _>(&self.try_)?;
         w.nullable::<sql::gen_, _>(&self.gen_)?;
         w.nullable::<sql::self_, _>(&self.self_)?;
-        w.nullable::<sql::self_2, _>(&self.self_2)?;
+        w.nullable::<sql::Self_, _>(&self.self_2)?;
         w.nullable::<sql::crate_, _>(&self.crate_)?;
         w.nullable::<sql::super_, _>(&self.super_)?;
         w.nullable::<sql::fn_, _>(&self.fn_)?;
         w.nullable::<sql::match_, _>(&self.match_)?;
-        w.nullable::<sql::table_, _>(&self.table_)?;
-        w.nullable::<sql::columns_, _>(&self.columns_)?;
-        w.nullable::<sql::dsl_, _>(&self.dsl_)?;
-        w.nullable::<sql::star_, _>(&self.star_)?;
-        w.nullable::<sql::all_columns_, _>(&self.all_columns_)?;
-        w.nullable::<sql::select_, _>(&self.select_)?;
+        w.nullable::<sql::table_, _>(&self.table)?;
+        w.nullable::<sql::columns_, _>(&self.columns)?;
+        w.nullable::<sql::dsl_, _>(&self.dsl)?;
+        w.nullable::<sql::star_, _>(&self.star)?;
+        w.nullable::<sql::all_columns_, _>(&self.all_columns)?;
+        w.nullable::<sql::Select_, _>(&self.select)?;
         w.nullable::<sql::a_b, _>(&self.a_b)?;
         w.nullable::<sql::a_b_2, _>(&self.a_b_2)?;
         w.nullable::<sql::quote_d, _>(&self.quote_d)?;
-        w.nullable::<sql::upper, _>(&self.upper)?;
-        w.nullable::<sql::mixed_case, _>(&self.mixed_case)?;
+        w.nullable::<sql::UPPER, _>(&self.upper)?;
+        w.nullable::<sql::MixedCase, _>(&self.mixed_case)?;
         w.nullable::<sql::_9lives, _>(&self._9lives)?;
         w.nullable::<sql::na_ve, _>(&self.na_ve)?;
         w.nullable::<sql::x, _>(&self.x)?;
-        w.nullable::<sql::x_2, _>(&self.x_2)?;
+        w.nullable::<sql::X, _>(&self.x_2)?;
         Ok(())
     }
 }

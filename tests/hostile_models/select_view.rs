@@ -12,6 +12,7 @@ use super::schema::select_view as sql;
 pub struct SelectView {
     pub id: Option<i32>,
     pub type_: Option<String>,
+    #[diesel(column_name = Select)]
     pub select: Option<String>,
 }
 

@@ -8,11 +8,11 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::sql_types_2 as sql;
+use super::schema::sql_types_ as sql;
 
 /// A row of table `sql_types`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::sql_types_2)]
+#[diesel(table_name = super::schema::sql_types_)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct SqlType {
     pub id: i32,

@@ -8,15 +8,16 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::table as sql;
+use super::schema::table_ as sql;
 
 /// A row of table `table`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::table)]
+#[diesel(table_name = super::schema::table_)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Table {
     pub id: i32,
-    pub table_: Option<String>,
+    #[diesel(column_name = table__)]
+    pub table: Option<String>,
 }
 
 impl aep_diesel::model::Model for Table {
@@ -42,7 +43,7 @@ impl aep_diesel::model::Write for Table {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTable {
     pub id: i32,
-    pub table_: Option<String>,
+    pub table: Option<String>,
 }
 
 impl aep_diesel::model::Insert for NewTable {
@@ -50,7 +51,7 @@ impl aep_diesel::model::Insert for NewTable {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.value::<sql::id, _>(&self.id)?;
-        w.value::<sql::table_, _>(&self.table_)?;
+        w.value::<sql::table__, _>(&self.table)?;
         Ok(())
     }
 }
@@ -59,14 +60,14 @@ impl aep_diesel::model::Insert for NewTable {
 /// `Some(None)` sets NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableChanges {
-    pub table_: Option<Option<String>>,
+    pub table: Option<Option<String>>,
 }
 
 impl aep_diesel::model::Changes for TableChanges {
     type Model = Table;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.nullable::<sql::table_, _>(&self.table_)?;
+        w.nullable::<sql::table__, _>(&self.table)?;
         Ok(())
     }
 }

@@ -15,7 +15,8 @@
 //! output_dir = "src/db"                     # overrides the directory of `file`
 //! derives = ["serde::Serialize", "serde::Deserialize"]
 //! views = true                              # read-only models for views and materialized views
-//! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables" / "none"
+//! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables" / "none"; print-schema's
+//!                                          # allow_tables_to_appear_in_same_query_config works too
 //! read_only_tables = ["luma_.*"]           # read-only models
 //! query_service_writable = ["my_.*"]        # models that may write on Query Service (default: none)
 //! [aep_diesel.keys]                          # keys for tables without a primary key
@@ -220,6 +221,7 @@ struct PrintSchema {
     column_sorting: Option<ColumnSorting>,
     import_types: Option<Vec<String>>,
     custom_type_derives: Option<Vec<String>>,
+    allow_tables_to_appear_in_same_query_config: Option<AllowTables>,
     #[serde(flatten)]
     other: BTreeMap<String, toml::Value>,
 }
@@ -343,8 +345,20 @@ impl Options {
         if let Some(v) = a.views {
             o.views = v;
         }
-        if let Some(at) = a.allow_tables_to_appear_in_same_query {
-            o.allow_tables = at;
+        // print-schema's key and aep-diesel's older one say the same thing: either, or both alike.
+        match (
+            p.allow_tables_to_appear_in_same_query_config,
+            a.allow_tables_to_appear_in_same_query,
+        ) {
+            (Some(x), Some(y)) if x != y => {
+                return Err(Error::setting(
+                    "[aep_diesel] allow_tables_to_appear_in_same_query",
+                    "differs from [print_schema] allow_tables_to_appear_in_same_query_config: set \
+                     one of them",
+                ));
+            }
+            (Some(at), _) | (None, Some(at)) => o.allow_tables = at,
+            (None, None) => {}
         }
         o.read_only_tables = a.read_only_tables;
         o.query_service_writable = a.query_service_writable;
@@ -409,6 +423,31 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn print_schemas_allow_tables_key_is_read_and_never_contradicted() {
+        let o = Options::from_toml(
+            "[print_schema]\nallow_tables_to_appear_in_same_query_config = \"none\"\n",
+        )
+        .unwrap();
+        assert_eq!(o.allow_tables, AllowTables::None);
+        let o = Options::from_toml(
+            "[print_schema]\nallow_tables_to_appear_in_same_query_config = \"all_tables\"\n\
+             [aep_diesel]\nallow_tables_to_appear_in_same_query = \"all_tables\"\n",
+        )
+        .unwrap();
+        assert_eq!(o.allow_tables, AllowTables::AllTables);
+        let e = Options::from_toml(
+            "[print_schema]\nallow_tables_to_appear_in_same_query_config = \"none\"\n\
+             [aep_diesel]\nallow_tables_to_appear_in_same_query = \"all_tables\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("allow_tables_to_appear_in_same_query"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn reads_print_schema_and_aep_sections() {

@@ -38,6 +38,22 @@ pub(crate) fn call(indent: &str, head: &str, args: &[String], tail: &str) -> Str
     if width(&one) <= MAX_WIDTH && width(&joined) <= FN_CALL_WIDTH {
         return one + "\n";
     }
+    wrapped(indent, head, args, tail)
+}
+
+/// A macro call like [`call`] whose one-line form keeps a trailing comma, as print-schema writes
+/// `allow_tables_to_appear_in_same_query!(a, b,);` (rustfmt leaves a macro's commas alone).
+pub(crate) fn macro_call(indent: &str, head: &str, args: &[String], tail: &str) -> String {
+    let joined = format!("{},", args.join(", "));
+    let one = format!("{indent}{head}({joined}){tail}");
+    if width(&one) <= MAX_WIDTH && width(&joined) <= FN_CALL_WIDTH {
+        return one + "\n";
+    }
+    wrapped(indent, head, args, tail)
+}
+
+/// One argument a line, each with its comma.
+fn wrapped(indent: &str, head: &str, args: &[String], tail: &str) -> String {
     let mut s = format!("{indent}{head}(\n");
     for a in args {
         s.push_str(&format!("{indent}    {a},\n"));

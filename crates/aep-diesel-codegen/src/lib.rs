@@ -181,6 +181,17 @@ impl Generated {
     }
 }
 
+/// A table's identifier in `table!`: print-schema's where it is valid, else snake_case; never the
+/// `sql_types` module's name.
+fn table_ident(name: &str) -> String {
+    let ident = naming::diesel_ident(name, None).unwrap_or_else(|| snake(name));
+    if ident == "sql_types" {
+        ident + "_"
+    } else {
+        ident
+    }
+}
+
 /// Generate the files for `model`. Never fails because of one odd table: tables that cannot get a full
 /// model get a smaller one (no key: no find, update or delete) and a line in
 /// [`Generated::warnings`]. Fails only on invalid options.
@@ -418,7 +429,10 @@ fn render_mod(plan: &Plan<'_>, schema_file: &str, has_types: bool) -> String {
 /// How a column is generated.
 pub(crate) struct ColPlan<'a> {
     pub c: &'a Column,
+    /// The column's identifier in `table!` (print-schema's where valid).
     pub ident: String,
+    /// The models' field name (snake_case).
+    pub field: String,
     pub mapped: Mapped,
 }
 
@@ -639,8 +653,9 @@ impl<'a> Plan<'a> {
         let mut all_types: BTreeSet<(String, String)> = BTreeSet::new();
         let mut visit = |t: &SqlType| {
             let key = (t.schema.clone(), t.name.clone());
-            let known =
-                (t.is_builtin() && types::builtin(&t.name).is_some()) || named.contains_key(&key);
+            let known = (t.is_builtin() && types::builtin(&t.name).is_some())
+                || types::is_citext(t)
+                || named.contains_key(&key);
             if !known {
                 all_types.insert(key);
             }
@@ -781,7 +796,7 @@ impl<'a> Plan<'a> {
                 ];
                 (
                     t,
-                    table_idents.claim(snake(&t.name)),
+                    table_idents.claim(table_ident(&t.name)),
                     modules.claim(snake(&t.name)),
                     names,
                 )
@@ -1000,13 +1015,14 @@ fn plan_table<'a>(
     ];
     let mut col_idents = Names::with_reserved(&reserved);
     let col_ident = |name: &str| {
-        let s = snake(name);
+        let s = naming::diesel_ident(name, Some(&ident)).unwrap_or_else(|| snake(name));
         if reserved.contains(&s.as_str()) {
             s + "_"
         } else {
             s
         }
     };
+    let mut fields = Names::default();
     let mut ordered: Vec<&Column> = t.columns.iter().collect();
     if opts.column_sorting == ColumnSorting::Name {
         ordered.sort_by(|a, b| a.name.cmp(&b.name));
@@ -1031,16 +1047,20 @@ fn plan_table<'a>(
         cols.push(ColPlan {
             c,
             ident: col_idents.claim(col_ident(&c.name)),
+            field: fields.claim(snake(&c.name)),
             mapped,
         });
     }
-    let schema_prefix = (t.schema != "public").then(|| snake(&t.schema));
-    if t.schema != "public" && snake(&t.schema) != t.schema {
+    // table! takes the schema's identifier as its SQL name: it must be the name itself.
+    let schema_ident = naming::diesel_ident(&t.schema, None)
+        .filter(|i| *i == t.schema)
+        .unwrap_or_else(|| snake(&t.schema));
+    let schema_prefix = (t.schema != "public").then(|| schema_ident.clone());
+    if t.schema != "public" && schema_ident != t.schema {
         warnings.push(format!(
-            "{}: schema {:?} is not a Rust identifier; written as {}",
-            t.name,
-            t.schema,
-            snake(&t.schema)
+            "{}: schema {:?} is not a Rust identifier; written as {}, which is not its name: \
+             table! will query schema {}",
+            t.name, t.schema, schema_ident, schema_ident
         ));
     }
     let key = choose_key(opts, t, &cols, &mut warnings);
@@ -1199,7 +1219,7 @@ mod tests {
         assert!(schema.contains("diesel::joinable!(a_child -> b_parent (parent));"));
         // only the FK-connected pair may appear together; the key-less dataset stands alone
         assert!(
-            schema.contains("diesel::allow_tables_to_appear_in_same_query!(a_child, b_parent);")
+            schema.contains("diesel::allow_tables_to_appear_in_same_query!(a_child, b_parent,);")
         );
         assert!(!schema.contains("    events,"));
         assert!(schema.contains("    // no key: the first column stands in"));
@@ -1310,7 +1330,7 @@ mod tests {
             "{schema}"
         );
         assert!(
-            schema.contains("diesel::allow_tables_to_appear_in_same_query!(b_parent, events);")
+            schema.contains("diesel::allow_tables_to_appear_in_same_query!(b_parent, events,);")
         );
         assert!(!g.files.contains_key("a_child.rs"));
         assert!(g.files["b_parent.rs"].contains("serde::Serialize"));

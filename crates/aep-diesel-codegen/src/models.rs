@@ -193,7 +193,11 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         match c.rust(TYPES) {
             Some(ty) => {
                 field_docs(c, plan.opts.with_docs, &mut s);
-                s.push_str(&layout::field("    ", &c.ident, &ty));
+                if c.field != c.ident {
+                    // table! keeps print-schema's identifier; the field is snake_case
+                    writeln!(s, "    #[diesel(column_name = {})]", c.ident).unwrap();
+                }
+                s.push_str(&layout::field("    ", &c.field, &ty));
             }
             None => writeln!(
                 s,
@@ -230,9 +234,9 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
             (inner.clone(), inner.clone())
         };
         let value = if is_copy(&inner) {
-            format!("self.{}", c.ident)
+            format!("self.{}", c.field)
         } else {
-            format!("self.{}.clone()", c.ident)
+            format!("self.{}.clone()", c.field)
         };
         let value = if c.c.nullable {
             value
@@ -292,7 +296,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         let filled: Vec<String> = inserts
             .iter()
             .filter(|(c, _)| c.c.server_filled())
-            .map(|(c, _)| format!("`{}`", c.ident))
+            .map(|(c, _)| format!("`{}`", c.field))
             .collect();
         if !filled.is_empty() {
             writeln!(
@@ -310,7 +314,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "pub struct {new_name} {{").unwrap();
         for (c, ty) in &inserts {
             field_docs(c, plan.opts.with_docs, &mut s);
-            s.push_str(&layout::field("    ", &c.ident, ty));
+            s.push_str(&layout::field("    ", &c.field, ty));
         }
         s.push_str("}\n");
 
@@ -327,7 +331,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
             s.push_str(&layout::call(
                 "        ",
                 &format!("w.{call}::<sql::{}, _>", c.ident),
-                &[format!("&self.{}", c.ident)],
+                &[format!("&self.{}", c.field)],
                 "?;",
             ));
         }
@@ -350,7 +354,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         writeln!(s, "pub struct {changes_name} {{").unwrap();
         for (c, ty) in &changes {
             field_docs(c, plan.opts.with_docs, &mut s);
-            s.push_str(&layout::field("    ", &c.ident, ty));
+            s.push_str(&layout::field("    ", &c.field, ty));
         }
         s.push_str("}\n");
 
@@ -363,7 +367,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
             s.push_str(&layout::call(
                 "        ",
                 &format!("w.{call}::<sql::{}, _>", c.ident),
-                &[format!("&self.{}", c.ident)],
+                &[format!("&self.{}", c.field)],
                 "?;",
             ));
         }

@@ -111,6 +111,43 @@ pub fn snake(name: &str) -> String {
     out
 }
 
+/// Names diesel print-schema suffixes with `_` besides the Rust keywords: its own internal names.
+const DIESEL_RESERVED: &[&str] = &["bool", "table", "columns", "is_nullable"];
+
+/// The identifier diesel print-schema writes for the SQL name `name` (`table_ident`: the table's
+/// identifier, for a column), when that is a valid Rust identifier: a reserved name (a keyword,
+/// one of diesel's internal names, a name starting with `__`, or a column named like its table)
+/// gets a trailing `_`; other characters than ASCII letters, digits and `_` become `_` (runs
+/// collapsed); anything else is kept as it is, case included (`User`, `CustomSchema`). `None`
+/// where diesel's rule gives no valid identifier (a leading digit, a keyword it does not know).
+pub fn diesel_ident(name: &str, table_ident: Option<&str>) -> Option<String> {
+    let reserved = is_keyword(name)
+        || DIESEL_RESERVED.contains(&name)
+        || (name.starts_with("__") && !name.ends_with('_'))
+        || table_ident == Some(name);
+    let out = if reserved {
+        format!("{name}_")
+    } else if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        name.to_string()
+    } else {
+        let mut out = String::with_capacity(name.len());
+        for c in name.chars() {
+            let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+            if !(c == '_' && out.ends_with("__")) {
+                out.push(c);
+            }
+        }
+        while out.contains("__") {
+            out = out.replace("__", "_");
+        }
+        out
+    };
+    let valid = out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && out != "_"
+        && !is_keyword(&out);
+    valid.then_some(out)
+}
+
 /// A PascalCase type name for `name`.
 pub fn pascal(name: &str) -> String {
     let snake = snake(name);
@@ -257,6 +294,30 @@ mod tests {
         assert_eq!(pascal("luma_web_data"), "LumaWebData");
         assert_eq!(pascal("2024 campaigns"), "T2024Campaigns");
         assert_eq!(pascal("self"), "Self_");
+    }
+
+    #[test]
+    fn diesel_identifiers_where_they_are_valid() {
+        for (name, table, want) in [
+            ("User", None, Some("User")),
+            ("CustomSchema", None, Some("CustomSchema")),
+            ("type", None, Some("type_")),
+            ("table", Some("t"), Some("table_")),
+            ("is_nullable", Some("t"), Some("is_nullable_")),
+            ("a", Some("a"), Some("a_")),
+            ("Session ID", Some("t"), Some("Session_ID")),
+            (
+                "user-has::complex>>>role",
+                None,
+                Some("user_has_complex_role"),
+            ),
+            ("__meta", None, Some("__meta_")),
+            ("2024_campaigns", None, None),
+            ("try", None, Some("try_")),
+            ("é", None, None),
+        ] {
+            assert_eq!(diesel_ident(name, table).as_deref(), want, "{name}");
+        }
     }
 
     #[test]

@@ -17,6 +17,16 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
     let mut s = String::new();
     s.push_str(HEADER);
     s.push('\n');
+    let camel = |i: &str| i.contains(|c: char| c.is_ascii_uppercase());
+    if plan
+        .tables
+        .iter()
+        .any(|t| camel(&t.ident) || t.schema_prefix.as_deref().is_some_and(camel))
+    {
+        // table! makes a module of each table (and of its schema): names kept as print-schema
+        // writes them (`User`, `Web_Sessions`) are not snake case, and that is deliberate.
+        s.push_str("#![allow(non_snake_case)]\n");
+    }
     render_sql_types(plan, &mut s);
     // The table! blocks are independent: render them on every core, then join in order.
     let workers = std::thread::available_parallelism()
@@ -66,13 +76,13 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
         s.push('\n');
         const ALLOW: &str = "diesel::allow_tables_to_appear_in_same_query!";
         if plan.marker_users.is_none() && group.len() <= ALLOW_MACRO_MAX {
-            s.push_str(&layout::call("", ALLOW, &group, ";"));
+            s.push_str(&layout::macro_call("", ALLOW, &group, ";"));
         } else {
             // Pairs: past the macro's recursion limit, or gated by both tables' features.
             for (i, a) in group.iter().enumerate() {
                 for b in &group[i + 1..] {
                     s.push_str(&both(a, b));
-                    s.push_str(&layout::call("", ALLOW, &[a.clone(), b.clone()], ";"));
+                    s.push_str(&layout::macro_call("", ALLOW, &[a.clone(), b.clone()], ";"));
                 }
             }
         }

@@ -282,10 +282,14 @@ fn map_depth(t: &SqlType, lookup: &dyn Fn(&SqlType) -> Option<Named>, depth: usi
     }
 }
 
+/// The citext extension's type, wherever the extension went: Diesel's `Citext`.
+pub(crate) fn is_citext(t: &SqlType) -> bool {
+    t.kind == TypeKind::Base && t.name == "citext"
+}
+
 fn map_elem(t: &SqlType, lookup: &dyn Fn(&SqlType) -> Option<Named>, depth: usize) -> Mapped {
-    // The citext extension's type lives in whatever schema the extension went into; Diesel has a
-    // `Citext` SQL type for it (looked up by name), as print-schema writes.
-    if t.kind == TypeKind::Base && t.name == "citext" {
+    // Diesel's `Citext` is looked up by name, as print-schema writes it.
+    if is_citext(t) {
         return Mapped {
             sql: Sql::Builtin("Citext".to_string()),
             rust: Some(Rust::Plain("String".to_string())),

@@ -8,16 +8,20 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::web_sessions as sql;
+use super::schema::Web_Sessions as sql;
 
 /// A row of table `Web Sessions`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable, serde::Serialize)]
-#[diesel(table_name = super::schema::web_sessions)]
+#[diesel(table_name = super::schema::Web_Sessions)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct WebSession {
+    #[diesel(column_name = Session_ID)]
     pub session_id: uuid::Uuid,
+    #[diesel(column_name = User_Agent)]
     pub user_agent: Option<String>,
+    #[diesel(column_name = Started_At)]
     pub started_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(column_name = Page_Views)]
     pub page_views: i32,
 }
 
@@ -27,7 +31,7 @@ impl aep_diesel::model::Model for WebSession {
 }
 
 impl aep_diesel::model::Keyed for WebSession {
-    type KeyType = diesel::dsl::SqlTypeOf<sql::session_id>;
+    type KeyType = diesel::dsl::SqlTypeOf<sql::Session_ID>;
     type Key = uuid::Uuid;
     type OwnedKey = uuid::Uuid;
 
@@ -55,10 +59,10 @@ impl aep_diesel::model::Insert for NewWebSession {
     type Model = WebSession;
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
-        w.value::<sql::session_id, _>(&self.session_id)?;
-        w.value::<sql::user_agent, _>(&self.user_agent)?;
-        w.or_default::<sql::started_at, _>(&self.started_at)?;
-        w.or_default::<sql::page_views, _>(&self.page_views)?;
+        w.value::<sql::Session_ID, _>(&self.session_id)?;
+        w.value::<sql::User_Agent, _>(&self.user_agent)?;
+        w.or_default::<sql::Started_At, _>(&self.started_at)?;
+        w.or_default::<sql::Page_Views, _>(&self.page_views)?;
         Ok(())
     }
 }
@@ -76,9 +80,9 @@ impl aep_diesel::model::Changes for WebSessionChanges {
     type Model = WebSession;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.nullable::<sql::user_agent, _>(&self.user_agent)?;
-        w.column::<sql::started_at, _>(&self.started_at)?;
-        w.column::<sql::page_views, _>(&self.page_views)?;
+        w.nullable::<sql::User_Agent, _>(&self.user_agent)?;
+        w.column::<sql::Started_At, _>(&self.started_at)?;
+        w.column::<sql::Page_Views, _>(&self.page_views)?;
         Ok(())
     }
 }

@@ -16,7 +16,8 @@ use super::schema::column_named_table as sql;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct ColumnNamedTable {
     pub id: i32,
-    pub table_: i32,
+    #[diesel(column_name = table_)]
+    pub table: i32,
 }
 
 impl aep_diesel::model::Model for ColumnNamedTable {
@@ -44,7 +45,7 @@ impl aep_diesel::model::Write for ColumnNamedTable {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewColumnNamedTable {
     pub id: Option<i32>,
-    pub table_: i32,
+    pub table: i32,
 }
 
 impl aep_diesel::model::Insert for NewColumnNamedTable {
@@ -52,7 +53,7 @@ impl aep_diesel::model::Insert for NewColumnNamedTable {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.or_default::<sql::id, _>(&self.id)?;
-        w.value::<sql::table_, _>(&self.table_)?;
+        w.value::<sql::table_, _>(&self.table)?;
         Ok(())
     }
 }
@@ -61,14 +62,14 @@ impl aep_diesel::model::Insert for NewColumnNamedTable {
 /// `Some(None)` sets NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnNamedTableChanges {
-    pub table_: Option<i32>,
+    pub table: Option<i32>,
 }
 
 impl aep_diesel::model::Changes for ColumnNamedTableChanges {
     type Model = ColumnNamedTable;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.column::<sql::table_, _>(&self.table_)?;
+        w.column::<sql::table_, _>(&self.table)?;
         Ok(())
     }
 }

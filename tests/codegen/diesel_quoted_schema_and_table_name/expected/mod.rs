@@ -2,9 +2,6 @@
 //! Diesel schema and models for schema `CustomSchema` of database `diesel_quoted_schema_and_table_name`.
 //!
 //! Needs diesel with features: postgres.
-//!
-//! Notes from generation:
-//! - User: schema "CustomSchema" is not a Rust identifier; written as custom_schema
 
 pub mod schema;
 

@@ -8,11 +8,11 @@
 use aep_diesel::model::Values;
 use diesel::QueryResult;
 
-use super::schema::user as sql;
+use super::schema::User as sql;
 
 /// A row of table `User`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::user)]
+#[diesel(table_name = super::schema::User)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct User {
     pub id: i32,

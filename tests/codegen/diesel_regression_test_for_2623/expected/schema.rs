@@ -15,4 +15,4 @@ diesel::table! {
 
 diesel::joinable!(tab_problem -> tab1 (key1));
 
-diesel::allow_tables_to_appear_in_same_query!(tab1, tab_problem);
+diesel::allow_tables_to_appear_in_same_query!(tab1, tab_problem,);

@@ -16,7 +16,8 @@ use super::schema::reserved_names_columns as sql;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct ReservedNamesColumn {
     pub id: i32,
-    pub is_nullable_: Option<bool>,
+    #[diesel(column_name = is_nullable_)]
+    pub is_nullable: Option<bool>,
 }
 
 impl aep_diesel::model::Model for ReservedNamesColumn {
@@ -44,7 +45,7 @@ impl aep_diesel::model::Write for ReservedNamesColumn {}
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewReservedNamesColumn {
     pub id: Option<i32>,
-    pub is_nullable_: Option<bool>,
+    pub is_nullable: Option<bool>,
 }
 
 impl aep_diesel::model::Insert for NewReservedNamesColumn {
@@ -52,7 +53,7 @@ impl aep_diesel::model::Insert for NewReservedNamesColumn {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.or_default::<sql::id, _>(&self.id)?;
-        w.value::<sql::is_nullable_, _>(&self.is_nullable_)?;
+        w.value::<sql::is_nullable_, _>(&self.is_nullable)?;
         Ok(())
     }
 }
@@ -61,14 +62,14 @@ impl aep_diesel::model::Insert for NewReservedNamesColumn {
 /// `Some(None)` sets NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReservedNamesColumnChanges {
-    pub is_nullable_: Option<Option<bool>>,
+    pub is_nullable: Option<Option<bool>>,
 }
 
 impl aep_diesel::model::Changes for ReservedNamesColumnChanges {
     type Model = ReservedNamesColumn;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.nullable::<sql::is_nullable_, _>(&self.is_nullable_)?;
+        w.nullable::<sql::is_nullable_, _>(&self.is_nullable)?;
         Ok(())
     }
 }

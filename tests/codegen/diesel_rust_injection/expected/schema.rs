@@ -15,7 +15,7 @@ diesel::table! {
     tests (id) {
         id -> Int4,
         #[sql_name = "x\"] } include!(env!(\"P\")); mod y { #[sql_name=\"z"]
-        x_include_env_p_mod_y_sql_name_z -> Text,
+        x_include_env_P_mod_y_sql_name_z -> Text,
         #[sql_name = "enum"]
         enum_ -> XIncludeEnvPModYDieselPostgresTypeNam,
     }

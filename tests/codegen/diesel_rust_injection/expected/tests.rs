@@ -17,6 +17,7 @@ use super::types;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Test {
     pub id: i32,
+    #[diesel(column_name = x_include_env_P_mod_y_sql_name_z)]
     pub x_include_env_p_mod_y_sql_name_z: String,
     pub enum_: types::XIncludeEnvPModYDieselPostgresTypeNam,
 }
@@ -53,7 +54,7 @@ impl aep_diesel::model::Insert for NewTest {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.value::<sql::id, _>(&self.id)?;
-        w.value::<sql::x_include_env_p_mod_y_sql_name_z, _>(
+        w.value::<sql::x_include_env_P_mod_y_sql_name_z, _>(
             &self.x_include_env_p_mod_y_sql_name_z,
         )?;
         w.value::<sql::enum_, _>(&self.enum_)?;
@@ -73,7 +74,7 @@ impl aep_diesel::model::Changes for TestChanges {
     type Model = Test;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.column::<sql::x_include_env_p_mod_y_sql_name_z, _>(
+        w.column::<sql::x_include_env_P_mod_y_sql_name_z, _>(
             &self.x_include_env_p_mod_y_sql_name_z,
         )?;
         w.column::<sql::enum_, _>(&self.enum_)?;

@@ -15,4 +15,4 @@ diesel::table! {
 
 diesel::joinable!(b -> a (parent));
 
-diesel::allow_tables_to_appear_in_same_query!(a, b);
+diesel::allow_tables_to_appear_in_same_query!(a, b,);

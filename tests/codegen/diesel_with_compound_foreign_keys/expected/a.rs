@@ -16,7 +16,8 @@ use super::schema::a as sql;
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct A {
     pub id: i32,
-    pub a_: i32,
+    #[diesel(column_name = a_)]
+    pub a: i32,
     pub b: i32,
 }
 
@@ -45,7 +46,7 @@ impl aep_diesel::model::Write for A {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewA {
     pub id: Option<i32>,
-    pub a_: i32,
+    pub a: i32,
     pub b: i32,
 }
 
@@ -54,7 +55,7 @@ impl aep_diesel::model::Insert for NewA {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.or_default::<sql::id, _>(&self.id)?;
-        w.value::<sql::a_, _>(&self.a_)?;
+        w.value::<sql::a_, _>(&self.a)?;
         w.value::<sql::b, _>(&self.b)?;
         Ok(())
     }
@@ -64,7 +65,7 @@ impl aep_diesel::model::Insert for NewA {
 /// `Some(None)` sets NULL.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AChanges {
-    pub a_: Option<i32>,
+    pub a: Option<i32>,
     pub b: Option<i32>,
 }
 
@@ -72,7 +73,7 @@ impl aep_diesel::model::Changes for AChanges {
     type Model = A;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.column::<sql::a_, _>(&self.a_)?;
+        w.column::<sql::a_, _>(&self.a)?;
         w.column::<sql::b, _>(&self.b)?;
         Ok(())
     }

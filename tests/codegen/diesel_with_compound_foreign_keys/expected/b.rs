@@ -17,7 +17,8 @@ use super::schema::b as sql;
 pub struct B {
     pub id: i32,
     pub a: Option<i32>,
-    pub b_: Option<i32>,
+    #[diesel(column_name = b_)]
+    pub b: Option<i32>,
 }
 
 impl aep_diesel::model::Model for B {
@@ -46,7 +47,7 @@ impl aep_diesel::model::Write for B {}
 pub struct NewB {
     pub id: Option<i32>,
     pub a: Option<i32>,
-    pub b_: Option<i32>,
+    pub b: Option<i32>,
 }
 
 impl aep_diesel::model::Insert for NewB {
@@ -55,7 +56,7 @@ impl aep_diesel::model::Insert for NewB {
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.or_default::<sql::id, _>(&self.id)?;
         w.value::<sql::a, _>(&self.a)?;
-        w.value::<sql::b_, _>(&self.b_)?;
+        w.value::<sql::b_, _>(&self.b)?;
         Ok(())
     }
 }
@@ -65,7 +66,7 @@ impl aep_diesel::model::Insert for NewB {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BChanges {
     pub a: Option<Option<i32>>,
-    pub b_: Option<Option<i32>>,
+    pub b: Option<Option<i32>>,
 }
 
 impl aep_diesel::model::Changes for BChanges {
@@ -73,7 +74,7 @@ impl aep_diesel::model::Changes for BChanges {
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
         w.nullable::<sql::a, _>(&self.a)?;
-        w.nullable::<sql::b_, _>(&self.b_)?;
+        w.nullable::<sql::b_, _>(&self.b)?;
         Ok(())
     }
 }

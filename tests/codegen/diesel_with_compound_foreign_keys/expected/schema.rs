@@ -18,4 +18,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(a, b);
+diesel::allow_tables_to_appear_in_same_query!(a, b,);

@@ -23,4 +23,4 @@ diesel::table! {
 diesel::joinable!(comments -> posts (post_id));
 diesel::joinable!(posts -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(comments, posts, users);
+diesel::allow_tables_to_appear_in_same_query!(comments, posts, users,);

@@ -16,4 +16,4 @@ diesel::table! {
 
 diesel::joinable!(posts -> users (type_));
 
-diesel::allow_tables_to_appear_in_same_query!(posts, users);
+diesel::allow_tables_to_appear_in_same_query!(posts, users,);

@@ -8,21 +8,27 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::option as sql;
+use super::schema::Option as sql;
 use super::types;
 
 /// A row of table `Option`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::option)]
+#[diesel(table_name = super::schema::Option)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Option2 {
     pub id: i32,
+    #[diesel(column_name = Result)]
     pub result: Option<String>,
+    #[diesel(column_name = String)]
     pub string: Option<types::Result2>,
-    pub table_: Option<String>,
-    pub is_nullable_: Option<bool>,
-    pub bool_: Option<bool>,
-    pub option_: Option<String>,
+    #[diesel(column_name = table_)]
+    pub table: Option<String>,
+    #[diesel(column_name = is_nullable_)]
+    pub is_nullable: Option<bool>,
+    #[diesel(column_name = bool_)]
+    pub bool: Option<bool>,
+    #[diesel(column_name = Option_)]
+    pub option: Option<String>,
 }
 
 impl aep_diesel::model::Model for Option2 {
@@ -50,10 +56,10 @@ pub struct NewOption2 {
     pub id: i32,
     pub result: Option<String>,
     pub string: Option<types::Result2>,
-    pub table_: Option<String>,
-    pub is_nullable_: Option<bool>,
-    pub bool_: Option<bool>,
-    pub option_: Option<String>,
+    pub table: Option<String>,
+    pub is_nullable: Option<bool>,
+    pub bool: Option<bool>,
+    pub option: Option<String>,
 }
 
 impl aep_diesel::model::Insert for NewOption2 {
@@ -61,12 +67,12 @@ impl aep_diesel::model::Insert for NewOption2 {
 
     fn walk<'b>(&'b self, w: &mut Values<'_, 'b>) -> QueryResult<()> {
         w.value::<sql::id, _>(&self.id)?;
-        w.value::<sql::result, _>(&self.result)?;
-        w.value::<sql::string, _>(&self.string)?;
-        w.value::<sql::table_, _>(&self.table_)?;
-        w.value::<sql::is_nullable_, _>(&self.is_nullable_)?;
-        w.value::<sql::bool_, _>(&self.bool_)?;
-        w.value::<sql::option_, _>(&self.option_)?;
+        w.value::<sql::Result, _>(&self.result)?;
+        w.value::<sql::String, _>(&self.string)?;
+        w.value::<sql::table_, _>(&self.table)?;
+        w.value::<sql::is_nullable_, _>(&self.is_nullable)?;
+        w.value::<sql::bool_, _>(&self.bool)?;
+        w.value::<sql::Option_, _>(&self.option)?;
         Ok(())
     }
 }
@@ -77,22 +83,22 @@ impl aep_diesel::model::Insert for NewOption2 {
 pub struct Option2Changes {
     pub result: Option<Option<String>>,
     pub string: Option<Option<types::Result2>>,
-    pub table_: Option<Option<String>>,
-    pub is_nullable_: Option<Option<bool>>,
-    pub bool_: Option<Option<bool>>,
-    pub option_: Option<Option<String>>,
+    pub table: Option<Option<String>>,
+    pub is_nullable: Option<Option<bool>>,
+    pub bool: Option<Option<bool>>,
+    pub option: Option<Option<String>>,
 }
 
 impl aep_diesel::model::Changes for Option2Changes {
     type Model = Option2;
 
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
-        w.nullable::<sql::result, _>(&self.result)?;
-        w.nullable::<sql::string, _>(&self.string)?;
-        w.nullable::<sql::table_, _>(&self.table_)?;
-        w.nullable::<sql::is_nullable_, _>(&self.is_nullable_)?;
-        w.nullable::<sql::bool_, _>(&self.bool_)?;
-        w.nullable::<sql::option_, _>(&self.option_)?;
+        w.nullable::<sql::Result, _>(&self.result)?;
+        w.nullable::<sql::String, _>(&self.string)?;
+        w.nullable::<sql::table_, _>(&self.table)?;
+        w.nullable::<sql::is_nullable_, _>(&self.is_nullable)?;
+        w.nullable::<sql::bool_, _>(&self.bool)?;
+        w.nullable::<sql::Option_, _>(&self.option)?;
         Ok(())
     }
 }
