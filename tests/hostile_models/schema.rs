@@ -327,6 +327,4 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(child -> table_ (first_owner));
-
 diesel::allow_tables_to_appear_in_same_query!(child, parent, table_,);

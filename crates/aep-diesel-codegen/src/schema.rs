@@ -220,7 +220,9 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
     s.push_str("    }\n}\n");
 }
 
-/// `(child, parent, fk column)` for single-column foreign keys onto the parent's key, one per pair.
+/// `(child, parent, fk column)` for single-column foreign keys onto the parent's key. As in
+/// print-schema, a pair of tables joined by more than one foreign key gets none: which one a join
+/// means is the caller's to say (`.on(…)`).
 pub(crate) fn joinables(plan: &Plan<'_>) -> Vec<(String, String, String)> {
     let mut out = BTreeMap::new();
     for t in &plan.tables {
@@ -228,7 +230,15 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> Vec<(String, String, String)> {
             let Some(parent) = plan.table(&fk.referred_schema, &fk.referred_table) else {
                 continue;
             };
-            if fk.columns.len() != 1 || parent.ident == t.ident {
+            let keys_to_parent = t
+                .t
+                .foreign_keys
+                .iter()
+                .filter(|f| {
+                    f.referred_schema == fk.referred_schema && f.referred_table == fk.referred_table
+                })
+                .count();
+            if fk.columns.len() != 1 || parent.ident == t.ident || keys_to_parent > 1 {
                 continue;
             }
             let Some((pkey, _)) = &parent.key else {

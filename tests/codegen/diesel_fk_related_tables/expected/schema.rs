@@ -46,7 +46,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(comments -> posts (post_id_2));
 diesel::joinable!(posts -> users (user_id));
 diesel::joinable!(transactions -> sessions (session_id));
 
