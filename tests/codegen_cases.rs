@@ -110,9 +110,10 @@ fn cases_generate_their_expected_output() {
          \"identical\": aep-diesel's `schema.rs` has the same tokens as diesel's expected output, \
          comments, whitespace and the \
          `#![allow(non_snake_case)]` aep-diesel adds for names like `User` aside.\n\n\
-         | case | generated | identical to diesel's | why not |\n|---|---|---|---|\n",
+         | case | generated | identical to diesel's | why not (the refusal, or the case's DIFFERENCE file) |\n|---|---|---|---|\n",
     );
     let (mut total, mut generated, mut identical) = (0, 0, 0);
+    let mut unexplained = Vec::new();
     for case in cases() {
         let got = run(&case);
         let expected_dir = case.join("expected");
@@ -128,6 +129,8 @@ fn cases_generate_their_expected_output() {
         }
         if case.join("diesel.rs").is_file() {
             total += 1;
+            // Every difference from diesel's output is written down, with its reason.
+            let difference = std::fs::read_to_string(case.join("DIFFERENCE")).ok();
             let (ok, same, why) = match got.get("error.txt") {
                 // the innermost cause says what was refused
                 Some(e) => (
@@ -143,7 +146,15 @@ fn cases_generate_their_expected_output() {
                         .map(|(_, t)| tokens(t))
                         .unwrap_or_default();
                     let theirs = tokens(&std::fs::read_to_string(case.join("diesel.rs")).unwrap());
-                    (true, ours == theirs, String::new())
+                    let same = ours == theirs;
+                    if same == difference.is_some() {
+                        unexplained.push(name(&case));
+                    }
+                    (
+                        true,
+                        same,
+                        difference.unwrap_or_default().trim().to_string(),
+                    )
                 }
             };
             identical += usize::from(same);
@@ -167,6 +178,11 @@ fn cases_generate_their_expected_output() {
     if bless() {
         std::fs::write(&report_path, &report).unwrap();
     }
+    assert!(
+        unexplained.is_empty(),
+        "generated cases that differ from diesel's output without a DIFFERENCE file saying why, or \
+         with one though they no longer differ: {unexplained:?}"
+    );
     assert!(
         failed.is_empty(),
         "cases whose output differs from expected/: {failed:?}; look at the difference, then \

@@ -222,6 +222,7 @@ struct PrintSchema {
     import_types: Option<Vec<String>>,
     custom_type_derives: Option<Vec<String>>,
     allow_tables_to_appear_in_same_query_config: Option<AllowTables>,
+    include_views: Option<bool>,
     #[serde(flatten)]
     other: BTreeMap<String, toml::Value>,
 }
@@ -264,13 +265,48 @@ struct PackageToml {
     dependencies: BTreeMap<String, toml::Value>,
 }
 
-/// `[print_schema]` keys of diesel that aep-diesel does not apply, refused rather than ignored.
-const UNSUPPORTED: &[&str] = &[
-    "patch_file",
-    "generate_missing_sql_type_definitions",
-    "except_custom_type_definitions",
-    "sqlite_integer_primary_key_is_bigint",
-    "pg_domains_as_custom_types",
+/// `[print_schema]` keys of diesel that aep-diesel does not apply (yet), refused rather than
+/// ignored, each with the reason.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "patch_file",
+        "is a diesel print-schema option aep-diesel does not apply yet: apply the patch to the \
+         generated schema.rs yourself, or use [aep_diesel.types] and [aep_diesel.keys]",
+    ),
+    (
+        "generate_missing_sql_type_definitions",
+        "is a diesel print-schema option aep-diesel does not apply yet: the models need the \
+         sql_types markers it generates",
+    ),
+    (
+        "except_custom_type_definitions",
+        "is a diesel print-schema option aep-diesel does not apply yet: the models need the \
+         sql_types markers it generates",
+    ),
+    (
+        "sqlite_integer_primary_key_is_bigint",
+        "applies to SQLite only; aep-diesel reads PostgreSQL-wire databases",
+    ),
+    (
+        "pg_domains_as_custom_types",
+        "is a diesel print-schema option aep-diesel does not apply yet: domains are written as \
+         their base type",
+    ),
+    (
+        "custom_enum_derives",
+        "is a diesel print-schema option aep-diesel does not apply yet: enums are Rust enums in \
+         types.rs; add derives with [aep_diesel] derives",
+    ),
+    (
+        "generate_rust_enum_definitions",
+        "is a diesel print-schema option aep-diesel does not apply yet: the models read enums \
+         into the Rust enums of types.rs",
+    ),
+    (
+        "experimental_infer_nullable_for_views",
+        "is a diesel print-schema option aep-diesel does not apply yet: view columns are \
+         nullable as the catalog says",
+    ),
 ];
 
 impl Options {
@@ -295,11 +331,15 @@ impl Options {
         let t: Toml = toml::from_str(text).map_err(Error::Toml)?;
         let _ = t.migrations_directory;
         let p = t.print_schema;
-        if let Some(key) = p.other.keys().next() {
-            let why = if UNSUPPORTED.contains(&key.as_str()) {
-                "is a diesel print-schema option aep-diesel does not apply"
-            } else {
-                "is not a known [print_schema] key"
+        if let Some((key, value)) = p.other.iter().next() {
+            let why = match UNSUPPORTED.iter().find(|(k, _)| k == key) {
+                Some((_, why)) => why,
+                // [print_schema.NAME]: one of diesel's profiles
+                None if value.is_table() => {
+                    "is a diesel print-schema profile ([print_schema.NAME]); aep-diesel does not \
+                     apply profiles yet: give each its own diesel.toml"
+                }
+                None => "is not a known [print_schema] key",
             };
             return Err(Error::setting(format!("[print_schema] {key}"), why));
         }
@@ -342,8 +382,16 @@ impl Options {
             o.output_dir = dir;
         }
         o.derives = a.derives;
-        if let Some(v) = a.views {
-            o.views = v;
+        // print-schema's include_views and aep-diesel's views: either, or both alike.
+        match (p.include_views, a.views) {
+            (Some(x), Some(y)) if x != y => {
+                return Err(Error::setting(
+                    "[aep_diesel] views",
+                    "differs from [print_schema] include_views: set one of them",
+                ));
+            }
+            (Some(v), _) | (None, Some(v)) => o.views = v,
+            (None, None) => {}
         }
         // print-schema's key and aep-diesel's older one say the same thing: either, or both alike.
         match (
@@ -447,6 +495,14 @@ mod tests {
                 .contains("allow_tables_to_appear_in_same_query"),
             "{e}"
         );
+        // include_views likewise
+        let o = Options::from_toml("[print_schema]\ninclude_views = false\n").unwrap();
+        assert!(!o.views);
+        let e = Options::from_toml(
+            "[print_schema]\ninclude_views = false\n[aep_diesel]\nviews = true\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("include_views"), "{e}");
     }
 
     #[test]
