@@ -110,10 +110,11 @@ fn cases_generate_their_expected_output() {
          \"identical\": aep-diesel's `schema.rs` has the same tokens as diesel's expected output, \
          comments, whitespace and the \
          `#![allow(non_snake_case)]` aep-diesel adds for names like `User` aside.\n\n\
-         | case | generated | identical to diesel's | why not (the refusal, or the case's DIFFERENCE file) |\n|---|---|---|---|\n",
+         | case | generated | compiles | identical to diesel's | why not (the refusal, or the case's DIFFERENCE file) |\n|---|---|---|---|---|\n",
     );
     let (mut total, mut generated, mut identical) = (0, 0, 0);
     let mut unexplained = Vec::new();
+    let mut compiling = 0;
     for case in cases() {
         let got = run(&case);
         let expected_dir = case.join("expected");
@@ -158,9 +159,18 @@ fn cases_generate_their_expected_output() {
                 }
             };
             identical += usize::from(same);
+            // generated_cases_compile holds every generated case without NO_COMPILE to compiling
+            let compiles = match (ok, case.join("NO_COMPILE").is_file()) {
+                (false, _) => "–",
+                (true, true) => "no, by design (NO_COMPILE)",
+                (true, false) => {
+                    compiling += 1;
+                    "yes"
+                }
+            };
             writeln!(
                 report,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {compiles} | {} | {} |",
                 name(&case).trim_start_matches("diesel_"),
                 if ok { "yes" } else { "no" },
                 if same { "yes" } else { "no" },
@@ -171,7 +181,8 @@ fn cases_generate_their_expected_output() {
     }
     writeln!(
         report,
-        "\n{total} cases: {generated} generate, {identical} identical to diesel's output."
+        "\n{total} cases: {generated} generate, {compiling} of them compile, {identical} identical to \
+         diesel's output."
     )
     .unwrap();
     let report_path = cases_dir().join("DIESEL.md");
@@ -228,5 +239,62 @@ fn case_sql_reflects_to_its_schema_json() {
         stale.is_empty(),
         "schema.json no longer what schema.sql reflects to: {stale:?}; bless with \
          `AEP_DIESEL_BLESS=1 cargo test --test codegen_cases -- --test-threads=1`"
+    );
+}
+
+/// Every case's generated code compiles (but for a case whose `NO_COMPILE` file says why it cannot):
+/// all of them as modules of one fresh crate, checked once.
+#[test]
+fn generated_cases_compile() {
+    let mut lib = String::from("#![allow(warnings)]\n");
+    let mut compiled = Vec::new();
+    for case in cases() {
+        let root = case.join("expected/mod.rs");
+        // refused: nothing to compile; NO_COMPILE: a case that is not meant to, and says why
+        if !root.is_file() || case.join("NO_COMPILE").is_file() {
+            continue;
+        }
+        let module = format!("case_{}", name(&case));
+        writeln!(
+            lib,
+            "#[path = {:?}]\npub mod {module};",
+            root.display().to_string()
+        )
+        .unwrap();
+        compiled.push(name(&case));
+    }
+    assert!(compiled.len() >= 40, "{compiled:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path();
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(krate.join("src/lib.rs"), lib).unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"generated-cases\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\naep-diesel = {{ path = {root:?} }}\n\
+             diesel = {{ version = \"2.3.14\", features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"uuid\"] }}\n\
+             chrono = \"0.4\"\nbigdecimal = \"0.4\"\nserde_json = \"1\"\nuuid = \"1\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["check", "--quiet", "--offline", "--message-format=short"])
+        .current_dir(krate)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(root).join("target/feature-check"),
+        )
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&out.stderr);
+    let failing: Vec<&String> = compiled
+        .iter()
+        .filter(|c| errors.contains(&format!("tests/codegen/{c}/")))
+        .collect();
+    assert!(
+        out.status.success(),
+        "generated code that does not compile, in cases {failing:?}:\n{errors}"
     );
 }
