@@ -309,6 +309,21 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// One setting that `[print_schema]` and `[aep_diesel]` can both give: either one, or both alike.
+fn same_setting<T: PartialEq>(
+    (print_schema_key, print_schema): (&str, Option<T>),
+    (aep_key, aep): (&str, Option<T>),
+) -> Result<Option<T>> {
+    match (print_schema, aep) {
+        (Some(x), Some(y)) if x != y => Err(Error::setting(
+            format!("[aep_diesel] {aep_key}"),
+            format!("differs from [print_schema] {print_schema_key}: set one of them"),
+        )),
+        (Some(v), _) | (None, Some(v)) => Ok(Some(v)),
+        (None, None) => Ok(None),
+    }
+}
+
 impl Options {
     /// Options from a `diesel.toml` file. Paths in it are relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -382,31 +397,21 @@ impl Options {
             o.output_dir = dir;
         }
         o.derives = a.derives;
-        // print-schema's include_views and aep-diesel's views: either, or both alike.
-        match (p.include_views, a.views) {
-            (Some(x), Some(y)) if x != y => {
-                return Err(Error::setting(
-                    "[aep_diesel] views",
-                    "differs from [print_schema] include_views: set one of them",
-                ));
-            }
-            (Some(v), _) | (None, Some(v)) => o.views = v,
-            (None, None) => {}
+        // print-schema's keys and aep-diesel's say the same things: either, or both alike.
+        if let Some(v) = same_setting(("include_views", p.include_views), ("views", a.views))? {
+            o.views = v;
         }
-        // print-schema's key and aep-diesel's older one say the same thing: either, or both alike.
-        match (
-            p.allow_tables_to_appear_in_same_query_config,
-            a.allow_tables_to_appear_in_same_query,
-        ) {
-            (Some(x), Some(y)) if x != y => {
-                return Err(Error::setting(
-                    "[aep_diesel] allow_tables_to_appear_in_same_query",
-                    "differs from [print_schema] allow_tables_to_appear_in_same_query_config: set \
-                     one of them",
-                ));
-            }
-            (Some(at), _) | (None, Some(at)) => o.allow_tables = at,
-            (None, None) => {}
+        if let Some(at) = same_setting(
+            (
+                "allow_tables_to_appear_in_same_query_config",
+                p.allow_tables_to_appear_in_same_query_config,
+            ),
+            (
+                "allow_tables_to_appear_in_same_query",
+                a.allow_tables_to_appear_in_same_query,
+            ),
+        )? {
+            o.allow_tables = at;
         }
         o.read_only_tables = a.read_only_tables;
         o.query_service_writable = a.query_service_writable;
