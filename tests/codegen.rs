@@ -85,9 +85,18 @@ fn committed_hostile_models_are_current_and_generation_never_aborts() {
     assert!(generated.diesel_features.contains("64-column-tables"));
 }
 
+/// The platform shapes case (tests/codegen/platform_shapes, kept current by tests/codegen_cases.rs)
+/// generates what its models need.
 #[test]
-fn committed_platform_models_are_current() {
-    let (model, generated) = assert_current(&common::platform(), "tests/platform/diesel.toml");
+fn platform_shapes_generate_what_their_models_need() {
+    let case = manifest("tests/codegen/platform_shapes");
+    let model = SchemaModel::from_json(&std::fs::read_to_string(case.join("schema.json")).unwrap())
+        .unwrap();
+    let generated = generate(
+        &model,
+        &Options::from_file(&case.join("diesel.toml")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(model.tables.len(), 2);
     assert!(generated.diesel_features.contains("128-column-tables"));
     // the map's domain reads as JSON; the four levels of XDM objects are four Rust types
@@ -296,7 +305,7 @@ fn a_build_script_generates_from_saved_json() {
         format!(
             "[package]\nname = \"uses-build-rs\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
              [dependencies]\naep-diesel = {{ path = {root:?} }}\n\
-             diesel = {{ version = \"2.3.14\", features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"uuid\"] }}\n\
+             diesel = {{ version = \"2.3.14\", features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"uuid\", \"128-column-tables\"] }}\n\
              chrono = {{ version = \"0.4\", features = [\"serde\"] }}\nbigdecimal = {{ version = \"0.4\", features = [\"serde\"] }}\n\
              serde_json = \"1\"\nuuid = {{ version = \"1\", features = [\"serde\"] }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n\
              [build-dependencies]\naep-diesel-codegen = {{ path = \"{root}/crates/aep-diesel-codegen\" }}\n\n[workspace]\n"
@@ -326,6 +335,7 @@ fn a_build_script_generates_from_saved_json() {
          \x20   db::orders::Order::list(conn, 10, 0)\n}\n",
     )
     .unwrap();
+    // The same dependencies as tests/codegen_cases.rs's generated crate: one build of them serves both.
     let out = std::process::Command::new(env!("CARGO"))
         .args(["check", "--quiet", "--offline"])
         .current_dir(krate)

@@ -274,8 +274,9 @@ fn generated_cases_compile() {
         format!(
             "[package]\nname = \"generated-cases\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
              [dependencies]\naep-diesel = {{ path = {root:?} }}\n\
-             diesel = {{ version = \"2.3.14\", features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"uuid\"] }}\n\
-             chrono = \"0.4\"\nbigdecimal = \"0.4\"\nserde_json = \"1\"\nuuid = \"1\"\n\n[workspace]\n"
+             diesel = {{ version = \"2.3.14\", features = [\"postgres\", \"chrono\", \"numeric\", \"serde_json\", \"uuid\", \"128-column-tables\"] }}\n\
+             chrono = {{ version = \"0.4\", features = [\"serde\"] }}\nbigdecimal = {{ version = \"0.4\", features = [\"serde\"] }}\n\
+             serde_json = \"1\"\nuuid = {{ version = \"1\", features = [\"serde\"] }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n"
         ),
     )
     .unwrap();

@@ -1,11 +1,11 @@
-//! Platform shapes (tests/platform/schema.sql: XDM objects nested four deep, arrays of objects, a map,
-//! a dataset of 112 columns, no keys): the generated models (tests/platform_models/, kept current by
-//! tests/codegen.rs) compile and read the same rows from PostgreSQL and through the strict Query
-//! Service stand-in.
+//! Platform shapes (the generator case tests/codegen/platform_shapes: XDM objects nested four deep,
+//! arrays of objects, a map, a dataset of 112 columns, no keys): the generated models (its
+//! `expected/`, kept current by tests/codegen_cases.rs) compile and read the same rows from
+//! PostgreSQL and through the strict Query Service stand-in.
 mod common;
 
 #[allow(dead_code)]
-#[path = "platform_models/mod.rs"]
+#[path = "codegen/platform_shapes/expected/mod.rs"]
 mod models;
 
 use std::str::FromStr;

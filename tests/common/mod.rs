@@ -66,7 +66,8 @@ pub fn hostile() -> Engine {
     server.engine_for(server.options_for("hostile")).unwrap()
 }
 
-/// An engine on database `platform`, holding tests/platform/schema.sql (created once per test binary).
+/// An engine on database `platform`, holding tests/codegen/platform_shapes/schema.sql (created once per
+/// test binary).
 pub fn platform() -> Engine {
     static CREATED: OnceLock<()> = OnceLock::new();
     let server = server();
@@ -79,7 +80,7 @@ pub fn platform() -> Engine {
         engine
             .get()
             .unwrap()
-            .batch_execute(include_str!("../platform/schema.sql"))
+            .batch_execute(include_str!("../codegen/platform_shapes/schema.sql"))
             .expect("platform schema");
     });
     server.engine_for(server.options_for("platform")).unwrap()
