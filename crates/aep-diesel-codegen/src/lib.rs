@@ -181,17 +181,6 @@ impl Generated {
     }
 }
 
-/// A table's identifier in `table!`: print-schema's where it is valid, else snake_case; never the
-/// `sql_types` module's name.
-fn table_ident(name: &str) -> String {
-    let ident = naming::diesel_ident(name, None).unwrap_or_else(|| snake(name));
-    if ident == "sql_types" {
-        ident + "_"
-    } else {
-        ident
-    }
-}
-
 /// Generate the files for `model`. Never fails because of one odd table: tables that cannot get a full
 /// model get a smaller one (no key: no find, update or delete) and a line in
 /// [`Generated::warnings`]. Fails only on invalid options.
@@ -437,6 +426,13 @@ pub(crate) struct ColPlan<'a> {
 }
 
 impl ColPlan<'_> {
+    /// Whether every insert must fill this column but the models cannot: NOT NULL, nothing filled by
+    /// the server, and no writable Rust type. An insert struct without it could only fail.
+    pub fn blocks_inserts(&self) -> bool {
+        let writable = self.mapped.writable && self.mapped.rust.is_some();
+        !(self.c.nullable || self.c.server_filled() || writable)
+    }
+
     /// The Diesel SQL type with nullability.
     pub fn sql(&self) -> Sql {
         if self.c.nullable {
@@ -796,7 +792,8 @@ impl<'a> Plan<'a> {
                 ];
                 (
                     t,
-                    table_idents.claim(table_ident(&t.name)),
+                    // never the `sql_types` module's name
+                    table_idents.claim(naming::table_macro_ident(&t.name, None, &["sql_types"])),
                     modules.claim(snake(&t.name)),
                     names,
                 )
@@ -1014,14 +1011,6 @@ fn plan_table<'a>(
         ident.as_str(),
     ];
     let mut col_idents = Names::with_reserved(&reserved);
-    let col_ident = |name: &str| {
-        let s = naming::diesel_ident(name, Some(&ident)).unwrap_or_else(|| snake(name));
-        if reserved.contains(&s.as_str()) {
-            s + "_"
-        } else {
-            s
-        }
-    };
     let mut fields = Names::default();
     let mut ordered: Vec<&Column> = t.columns.iter().collect();
     if opts.column_sorting == ColumnSorting::Name {
@@ -1032,24 +1021,30 @@ fn plan_table<'a>(
         let mut mapped = types::map(&c.sql_type, lookup);
         settle(&mut mapped);
         needs.note(&mapped);
-        if mapped.rust.is_none() {
-            let inserts = if !c.nullable && !c.server_filled() {
-                "; it is NOT NULL without a default, so the model has no insert struct"
-            } else {
-                ""
-            };
+        let col = ColPlan {
+            c,
+            ident: col_idents.claim(naming::table_macro_ident(&c.name, Some(&ident), &reserved)),
+            field: fields.claim(snake(&c.name)),
+            mapped,
+        };
+        let no_inserts = if col.blocks_inserts() {
+            "; it is NOT NULL without a default, so the model has no insert struct"
+        } else {
+            ""
+        };
+        if col.mapped.rust.is_none() {
             warnings.push(format!(
                 "{}.{}: type {} has no Rust type; the column is in table! but left out of the models \
-                 (map it in [aep_diesel.types]){inserts}",
+                 (map it in [aep_diesel.types]){no_inserts}",
+                t.name, c.name, c.sql_type.display
+            ));
+        } else if !no_inserts.is_empty() {
+            warnings.push(format!(
+                "{}.{}: type {} has no writable Rust type{no_inserts}",
                 t.name, c.name, c.sql_type.display
             ));
         }
-        cols.push(ColPlan {
-            c,
-            ident: col_idents.claim(col_ident(&c.name)),
-            field: fields.claim(snake(&c.name)),
-            mapped,
-        });
+        cols.push(col);
     }
     // table! takes the schema's identifier as its SQL name: it must be the name itself.
     let schema_ident = naming::diesel_ident(&t.schema, None)

@@ -39,15 +39,6 @@ fn insert_fields<'p>(t: &'p TablePlan<'_>) -> Vec<(&'p ColPlan<'p>, String)> {
         .collect()
 }
 
-/// A column every insert must fill but the models cannot: NOT NULL, nothing filled by the server, and
-/// no writable Rust type. An insert struct without it could only fail.
-fn insert_blocker<'p>(t: &'p TablePlan<'_>) -> Option<&'p ColPlan<'p>> {
-    t.cols.iter().find(|c| {
-        let writable = c.mapped.writable && c.mapped.rust.is_some();
-        !(c.c.nullable || c.c.server_filled() || writable)
-    })
-}
-
 /// Columns an update may change: `None` leaves a column alone; `Some(None)` sets a nullable one to NULL.
 fn change_fields<'p>(t: &'p TablePlan<'_>, key: usize) -> Vec<(&'p ColPlan<'p>, String)> {
     t.cols
@@ -113,7 +104,11 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
     let (name, new_name, changes_name) = (&t.strukt, &t.new_name, &t.changes_name);
     let key = proven_key(t);
     let writable = t.writable();
-    let blocker = insert_blocker(t).filter(|_| writable);
+    let blocker = t
+        .cols
+        .iter()
+        .find(|c| c.blocks_inserts())
+        .filter(|_| writable);
     let inserts = if writable && blocker.is_none() {
         insert_fields(t)
     } else {

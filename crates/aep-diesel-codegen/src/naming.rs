@@ -148,6 +148,17 @@ pub fn diesel_ident(name: &str, table_ident: Option<&str>) -> Option<String> {
     valid.then_some(out)
 }
 
+/// A `table!` identifier for `name`: [`diesel_ident`]'s where valid, else [`snake`]'s; one of
+/// `reserved` gets a trailing `_`.
+pub fn table_macro_ident(name: &str, table_ident: Option<&str>, reserved: &[&str]) -> String {
+    let ident = diesel_ident(name, table_ident).unwrap_or_else(|| snake(name));
+    if reserved.contains(&ident.as_str()) {
+        ident + "_"
+    } else {
+        ident
+    }
+}
+
 /// A PascalCase type name for `name`.
 pub fn pascal(name: &str) -> String {
     let snake = snake(name);
