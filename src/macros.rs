@@ -173,3 +173,42 @@ macro_rules! text_type {
         }
     };
 }
+
+/// Read and write values of a domain as its base type's Rust type: a domain travels in its base
+/// type's wire format, so `FromSql`/`ToSql` for the domain's `sql_types` marker delegate to the base
+/// type's. Generated for domains listed in print-schema's `pg_domains_as_custom_types`.
+///
+/// ```
+/// mod sql_types {
+///     #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+///     #[diesel(postgres_type(name = "posinteger"))]
+///     pub struct Posinteger;
+/// }
+///
+/// aep_diesel::domain_type! { i32: sql_types::Posinteger = diesel::sql_types::Int4 }
+/// ```
+#[macro_export]
+macro_rules! domain_type {
+    ($rust:ty : $sql:ty = $base:ty) => {
+        impl $crate::diesel::deserialize::FromSql<$sql, $crate::diesel::pg::Pg> for $rust {
+            fn from_sql(
+                value: $crate::diesel::pg::PgValue<'_>,
+            ) -> $crate::diesel::deserialize::Result<Self> {
+                <$rust as $crate::diesel::deserialize::FromSql<$base, $crate::diesel::pg::Pg>>::from_sql(
+                    value,
+                )
+            }
+        }
+
+        impl $crate::diesel::serialize::ToSql<$sql, $crate::diesel::pg::Pg> for $rust {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut $crate::diesel::serialize::Output<'b, '_, $crate::diesel::pg::Pg>,
+            ) -> $crate::diesel::serialize::Result {
+                <$rust as $crate::diesel::serialize::ToSql<$base, $crate::diesel::pg::Pg>>::to_sql(
+                    self, out,
+                )
+            }
+        }
+    };
+}

@@ -88,6 +88,30 @@ pub struct Options {
     pub custom_type_derives: Vec<String>,
     /// Extra derives on model, composite and enum types (e.g. serde). Default: none.
     pub derives: Vec<String>,
+    /// Extra derives on the generated Rust enums only (print-schema's `custom_enum_derives`),
+    /// added to aep-diesel's own (`Debug, Clone, Copy, PartialEq, Eq, Hash`). Default: none.
+    pub custom_enum_derives: Vec<String>,
+    /// Whether enum types get Rust enums (print-schema's `generate_rust_enum_definitions`). When
+    /// false, the `sql_types` marker stays and columns of the enum are left out of the models
+    /// (map them yourself). Default: true.
+    pub generate_rust_enum_definitions: bool,
+    /// Whether the `sql_types` module is written (print-schema's
+    /// `generate_missing_sql_type_definitions`). When false, `table!` names each custom type bare
+    /// (`MyType`), for you to bring into scope (e.g. with `import_types`), and no Rust types are
+    /// generated for them: their columns are left out of the models. Default: true.
+    pub generate_missing_sql_type_definitions: bool,
+    /// Regexes (unanchored, as print-schema) of custom types that get no `sql_types` marker and no
+    /// Rust type, matched against the marker name, the SQL name and `schema.name`; `table!` names
+    /// them bare and their columns are left out of the models (print-schema's
+    /// `except_custom_type_definitions`). Default: none.
+    pub except_custom_type_definitions: Vec<String>,
+    /// Regexes (unanchored, as print-schema) of domains written as their own SQL type (a
+    /// `sql_types` marker read and written as the base type's Rust type) instead of as their base
+    /// type (print-schema's `pg_domains_as_custom_types`). Default: none.
+    pub pg_domains_as_custom_types: Vec<String>,
+    /// A unified diff applied to the generated schema module (print-schema's `patch_file`); a
+    /// patch that does not apply is an error. Relative to the `diesel.toml`. Default: none.
+    pub patch_file: Option<PathBuf>,
     /// Generate read-only models for views and materialized views. Default: true.
     pub views: bool,
     /// `allow_tables_to_appear_in_same_query!` grouping. Default: foreign-key related tables.
@@ -187,6 +211,12 @@ impl Default for Options {
             import_types: vec!["diesel::sql_types::*".into()],
             custom_type_derives: vec!["diesel::query_builder::QueryId".into(), "Clone".into()],
             derives: Vec::new(),
+            custom_enum_derives: Vec::new(),
+            generate_rust_enum_definitions: true,
+            generate_missing_sql_type_definitions: true,
+            except_custom_type_definitions: Vec::new(),
+            pg_domains_as_custom_types: Vec::new(),
+            patch_file: None,
             views: true,
             allow_tables: AllowTables::FkRelatedTables,
             read_only_tables: Vec::new(),
@@ -223,6 +253,14 @@ struct PrintSchema {
     custom_type_derives: Option<Vec<String>>,
     allow_tables_to_appear_in_same_query_config: Option<AllowTables>,
     include_views: Option<bool>,
+    custom_enum_derives: Option<Vec<String>>,
+    generate_rust_enum_definitions: Option<bool>,
+    generate_missing_sql_type_definitions: Option<bool>,
+    #[serde(default)]
+    except_custom_type_definitions: Vec<String>,
+    #[serde(default)]
+    pg_domains_as_custom_types: Vec<String>,
+    patch_file: Option<PathBuf>,
     #[serde(flatten)]
     other: BTreeMap<String, toml::Value>,
 }
@@ -269,38 +307,8 @@ struct PackageToml {
 /// ignored, each with the reason.
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
-        "patch_file",
-        "is a diesel print-schema option aep-diesel does not apply yet: apply the patch to the \
-         generated schema.rs yourself, or use [aep_diesel.types] and [aep_diesel.keys]",
-    ),
-    (
-        "generate_missing_sql_type_definitions",
-        "is a diesel print-schema option aep-diesel does not apply yet: the models need the \
-         sql_types markers it generates",
-    ),
-    (
-        "except_custom_type_definitions",
-        "is a diesel print-schema option aep-diesel does not apply yet: the models need the \
-         sql_types markers it generates",
-    ),
-    (
         "sqlite_integer_primary_key_is_bigint",
         "applies to SQLite only; aep-diesel reads PostgreSQL-wire databases",
-    ),
-    (
-        "pg_domains_as_custom_types",
-        "is a diesel print-schema option aep-diesel does not apply yet: domains are written as \
-         their base type",
-    ),
-    (
-        "custom_enum_derives",
-        "is a diesel print-schema option aep-diesel does not apply yet: enums are Rust enums in \
-         types.rs; add derives with [aep_diesel] derives",
-    ),
-    (
-        "generate_rust_enum_definitions",
-        "is a diesel print-schema option aep-diesel does not apply yet: the models read enums \
-         into the Rust enums of types.rs",
     ),
     (
         "experimental_infer_nullable_for_views",
@@ -324,6 +332,21 @@ fn same_setting<T: PartialEq>(
     }
 }
 
+/// Compile print-schema's unanchored regexes, naming the key of a bad one.
+fn unanchored(patterns: &[String], key: &str) -> Result<Vec<regex::Regex>> {
+    patterns
+        .iter()
+        .map(|p| {
+            regex::Regex::new(p).map_err(|e| {
+                Error::setting(
+                    format!("[print_schema] {key}"),
+                    format!("holds a pattern that is not a regex: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
 impl Options {
     /// Options from a `diesel.toml` file. Paths in it are relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -336,6 +359,9 @@ impl Options {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if o.output_dir.is_relative() {
                 o.output_dir = dir.join(&o.output_dir);
+            }
+            if let Some(patch) = o.patch_file.as_mut().filter(|p| p.is_relative()) {
+                *patch = dir.join(&*patch);
             }
         }
         Ok(o)
@@ -392,6 +418,18 @@ impl Options {
         if let Some(d) = p.custom_type_derives {
             o.custom_type_derives = d;
         }
+        if let Some(d) = p.custom_enum_derives {
+            o.custom_enum_derives = d;
+        }
+        if let Some(g) = p.generate_rust_enum_definitions {
+            o.generate_rust_enum_definitions = g;
+        }
+        if let Some(g) = p.generate_missing_sql_type_definitions {
+            o.generate_missing_sql_type_definitions = g;
+        }
+        o.except_custom_type_definitions = p.except_custom_type_definitions;
+        o.pg_domains_as_custom_types = p.pg_domains_as_custom_types;
+        o.patch_file = p.patch_file;
         let a = t.aep_diesel;
         if let Some(dir) = a.output_dir {
             o.output_dir = dir;
@@ -441,6 +479,8 @@ impl Options {
         let _ = o.filter()?; // validate the regexes now
         o.read_only_matcher()?;
         o.query_service_writable_matcher()?;
+        o.except_custom_types_matcher()?;
+        o.domains_matcher()?;
         Ok(o)
     }
 
@@ -450,6 +490,22 @@ impl Options {
             &self.query_service_writable,
             "query_service_writable",
         )?)
+    }
+
+    /// The compiled `except_custom_type_definitions` patterns (unanchored, as print-schema's).
+    pub(crate) fn except_custom_types_matcher(&self) -> Result<Vec<regex::Regex>> {
+        unanchored(
+            &self.except_custom_type_definitions,
+            "except_custom_type_definitions",
+        )
+    }
+
+    /// The compiled `pg_domains_as_custom_types` patterns (unanchored, as print-schema's).
+    pub(crate) fn domains_matcher(&self) -> Result<Vec<regex::Regex>> {
+        unanchored(
+            &self.pg_domains_as_custom_types,
+            "pg_domains_as_custom_types",
+        )
     }
 
     /// The compiled `read_only_tables` patterns.

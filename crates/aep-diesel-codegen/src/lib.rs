@@ -23,6 +23,7 @@ mod error;
 mod layout;
 mod models;
 mod naming;
+mod patch;
 mod rust_types;
 mod schema;
 mod types;
@@ -200,6 +201,37 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
         options.schema_file.as_str()
     };
     let mut files = BTreeMap::new();
+    if let Some(patch_file) = &options.patch_file {
+        if options.package.is_some() {
+            return Err(Error::setting(
+                "[print_schema] patch_file",
+                "cannot go with [aep_diesel.crate]: a patched schema gets no models, so there is \
+                 no crate to write",
+            ));
+        }
+        // print-schema's patch_file edits schema.rs after generation; models planned from the
+        // unpatched schema would no longer match it, so a patched generation is the schema alone.
+        let patch = std::fs::read_to_string(patch_file)
+            .map_err(|e| Error::io(format!("reading {}", patch_file.display()), e))?;
+        let patched = patch::apply(&schema::render(&plan), &patch).map_err(|reason| {
+            Error::setting(
+                "[print_schema] patch_file",
+                format!("{}: {reason}", patch_file.display()),
+            )
+        })?;
+        files.insert(format!("{src}{schema_file}"), patched);
+        plan.warnings.push(format!(
+            "patch_file {}: only {schema_file} is generated (patched), no models: they are \
+             planned from the unpatched schema and would not match it",
+            patch_file.display()
+        ));
+        return Ok(Generated {
+            files,
+            warnings: plan.warnings.clone(),
+            diesel_features: BTreeSet::new(),
+            crates: BTreeSet::new(),
+        });
+    }
     files.insert(format!("{src}{schema_file}"), schema::render(&plan));
     let has_types =
         !plan.generated_types.is_empty() || plan.unknown.values().any(|u| u.rust.is_some());
@@ -546,6 +578,11 @@ pub(crate) struct Unknown {
     pub pg_name: String,
     pub marker: String,
     pub rust: Option<String>,
+    /// What the marker stands for, for its doc: `type with no built-in mapping`, `enum`, `domain`.
+    pub what: &'static str,
+    /// For a domain written as its own type: the base type's Diesel SQL type, which its values are
+    /// read and written as (`aep_diesel::domain_type!`).
+    pub domain_base: Option<String>,
 }
 
 /// Everything decided before any text is written.
@@ -629,9 +666,32 @@ impl<'a> Plan<'a> {
         // Names of custom types: one namespace for the sql_types markers and the Rust types.
         let mut type_names = Names::with_reserved(RESERVED_TYPE_NAMES);
         let mut named: HashMap<(String, String), Named> = HashMap::new();
+        let domains_as_types = opts.domains_matcher()?;
         for ct in &model.types {
             let key = (ct.schema.clone(), ct.name.clone());
             match &ct.def {
+                // print-schema's generate_rust_enum_definitions = false: the marker, no Rust enum
+                TypeDef::Enum { .. } if !opts.generate_rust_enum_definitions => {
+                    let marker = type_names.claim(pascal(&ct.name));
+                    named.insert(
+                        key,
+                        Named::Unknown {
+                            marker: marker.clone(),
+                            rust: None,
+                        },
+                    );
+                    plan.unknown.insert(
+                        (ct.schema.clone(), ct.name.clone()),
+                        Unknown {
+                            schema: ct.schema.clone(),
+                            pg_name: ct.name.clone(),
+                            marker,
+                            rust: None,
+                            what: "enum (generate_rust_enum_definitions = false: no Rust enum)",
+                            domain_base: None,
+                        },
+                    );
+                }
                 TypeDef::Composite { .. } | TypeDef::Enum { .. } => {
                     named.insert(
                         key,
@@ -639,6 +699,45 @@ impl<'a> Plan<'a> {
                             name: type_names.claim(pascal(&ct.name)),
                         },
                     );
+                }
+                TypeDef::Domain { base, .. }
+                    if domains_as_types.iter().any(|r| r.is_match(&ct.name)) =>
+                {
+                    let name = pascal(&ct.name);
+                    if types::is_diesel_type_name(&name) {
+                        // print-schema writes Diesel's own type of that name: it must be the
+                        // domain's base type, or values would be read as something else.
+                        let same = match types::map(base, &|_| None).sql {
+                            Sql::Builtin(b) => types::same_diesel_type(&b, &name),
+                            _ => false,
+                        };
+                        if !same {
+                            return Err(Error::setting(
+                                "[print_schema] pg_domains_as_custom_types",
+                                format!(
+                                    "matches the domain {}, which print-schema would write as \
+                                     Diesel's {name} though its base type is {}: leave it out \
+                                     of the list",
+                                    ct.name, base.display
+                                ),
+                            ));
+                        }
+                        named.insert(
+                            key,
+                            Named::DomainBuiltin {
+                                sql: name,
+                                base: base.clone(),
+                            },
+                        );
+                    } else {
+                        named.insert(
+                            key,
+                            Named::DomainMarker {
+                                marker: type_names.claim(name),
+                                base: base.clone(),
+                            },
+                        );
+                    }
                 }
                 TypeDef::Domain { base, .. } => {
                     named.insert(key, Named::Domain { base: base.clone() });
@@ -683,8 +782,63 @@ impl<'a> Plan<'a> {
                     pg_name: name,
                     marker,
                     rust,
+                    what: "type with no built-in mapping",
+                    domain_base: None,
                 },
             );
+        }
+        // Domains written as their own type: a marker, read and written as the base type.
+        let mut domain_markers = Vec::new();
+        for ((schema, name), n) in &named {
+            if let Named::DomainMarker { marker, base } = n {
+                let base_lookup =
+                    |t: &SqlType| named.get(&(t.schema.clone(), t.name.clone())).cloned();
+                let b = types::map(base, &base_lookup);
+                let (rust, domain_base) = match (&b.sql, &b.rust) {
+                    (Sql::Builtin(sql), Some(types::Rust::Plain(r))) => {
+                        (Some(r.clone()), Some(sql.clone()))
+                    }
+                    _ => (None, None),
+                };
+                domain_markers.push((
+                    (schema.clone(), name.clone()),
+                    Unknown {
+                        schema: schema.clone(),
+                        pg_name: name.clone(),
+                        marker: marker.clone(),
+                        rust,
+                        what: "domain",
+                        domain_base,
+                    },
+                ));
+            }
+        }
+        plan.unknown.extend(domain_markers);
+        // Types print-schema would not define (except_custom_type_definitions, or
+        // generate_missing_sql_type_definitions = false): named bare, for the user to supply.
+        let except = opts.except_custom_types_matcher()?;
+        let undefined = |schema: &str, name: &str, marker: &str| {
+            !opts.generate_missing_sql_type_definitions
+                || except.iter().any(|r| {
+                    r.is_match(marker)
+                        || r.is_match(name)
+                        || r.is_match(&format!("{schema}.{name}"))
+                })
+        };
+        for ((schema, name), n) in named.iter_mut() {
+            let marker = match n {
+                Named::Generated { name } => name.clone(),
+                Named::Unknown { marker, .. } | Named::DomainMarker { marker, .. } => {
+                    marker.clone()
+                }
+                Named::Domain { .. } | Named::DomainBuiltin { .. } | Named::Undefined { .. } => {
+                    continue;
+                }
+            };
+            if undefined(schema, name, &marker) {
+                plan.unknown.remove(&(schema.clone(), name.clone()));
+                *n = Named::Undefined { name: marker };
+            }
         }
         let lookup = |t: &SqlType| named.get(&(t.schema.clone(), t.name.clone())).cloned();
 

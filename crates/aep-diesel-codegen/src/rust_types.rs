@@ -26,6 +26,22 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
     for u in plan.unknown.values() {
         let Some(rust) = &u.rust else { continue };
         s.push('\n');
+        if let Some(base) = &u.domain_base {
+            writeln!(
+                s,
+                "// The `{}` domain: values are read and written as its base type's.",
+                doc_line(&u.pg_name)
+            )
+            .unwrap();
+            s.push_str(&plan.gate_marker(&u.marker, ""));
+            writeln!(
+                s,
+                "aep_diesel::domain_type! {{ {rust}: {SQL}{} = diesel::sql_types::{base} }}",
+                u.marker
+            )
+            .unwrap();
+            continue;
+        }
         // A plain comment: a doc comment on a macro call documents nothing.
         writeln!(
             s,
@@ -106,10 +122,14 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
     if let Some(c) = &gt.ct.comment {
         writeln!(s, "    ///\n    /// {}", doc_line(c)).unwrap();
     }
-    s.push_str(&layout::derive_attr(
-        &plan.derives(&["Debug", "Clone", "Copy", "PartialEq", "Eq", "Hash"]),
-        "    ",
-    ));
+    // print-schema's custom_enum_derives add to the enum's own derives
+    let mut base = vec!["Debug", "Clone", "Copy", "PartialEq", "Eq", "Hash"];
+    for d in &plan.opts.custom_enum_derives {
+        if !base.contains(&d.as_str()) {
+            base.push(d);
+        }
+    }
+    s.push_str(&layout::derive_attr(&plan.derives(&base), "    "));
     writeln!(
         s,
         "    pub enum {}({}, {SQL}{}) {{",

@@ -105,11 +105,7 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
     for u in plan.unknown.values() {
         markers.insert(
             u.marker.clone(),
-            (
-                u.schema.clone(),
-                u.pg_name.clone(),
-                "type with no built-in mapping".into(),
-            ),
+            (u.schema.clone(), u.pg_name.clone(), u.what.to_string()),
         );
     }
     if markers.is_empty() {
@@ -158,7 +154,9 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
     for c in &t.cols {
         c.mapped.sql.markers(&mut markers);
     }
-    let markers: BTreeSet<String> = markers.into_iter().collect();
+    // print-schema's order: as the columns name them, each once
+    let mut seen = BTreeSet::new();
+    markers.retain(|m| seen.insert(m.clone()));
     let default_imports = plan.opts.import_types == ["diesel::sql_types::*"];
     if !markers.is_empty() || !default_imports {
         for i in &plan.opts.import_types {

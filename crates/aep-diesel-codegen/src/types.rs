@@ -13,6 +13,9 @@ pub(crate) enum Sql {
     Array(Box<Sql>),
     /// `Nullable<inner>`.
     Nullable(Box<Sql>),
+    /// A custom type named bare, defined by the user (print-schema's
+    /// `except_custom_type_definitions`, `generate_missing_sql_type_definitions = false`).
+    Foreign(String),
 }
 
 impl Sql {
@@ -21,6 +24,7 @@ impl Sql {
         match self {
             Sql::Builtin(t) => format!("{builtin}{t}"),
             Sql::Marker(t) => format!("{marker}{t}"),
+            Sql::Foreign(t) => t.clone(),
             Sql::Array(e) => format!(
                 "{builtin}Array<{builtin}Nullable<{}>>",
                 e.render(builtin, marker)
@@ -31,7 +35,7 @@ impl Sql {
 
     pub fn markers(&self, out: &mut Vec<String>) {
         match self {
-            Sql::Builtin(_) => {}
+            Sql::Builtin(_) | Sql::Foreign(_) => {}
             Sql::Marker(m) => out.push(m.clone()),
             Sql::Array(e) | Sql::Nullable(e) => e.markers(out),
         }
@@ -262,6 +266,112 @@ pub(crate) enum Named {
         marker: String,
         rust: Option<String>,
     },
+    /// A domain written as its own type (`pg_domains_as_custom_types`): a marker, read and written
+    /// as the base type's Rust type.
+    DomainMarker { marker: String, base: SqlType },
+    /// A domain written as Diesel's type of its name (print-schema's rule for, e.g., `longtext`).
+    DomainBuiltin { sql: String, base: SqlType },
+    /// A type the user defines: named bare, no Rust type.
+    Undefined { name: String },
+}
+
+/// The names print-schema takes as Diesel's own types (its `pg_diesel_types` and
+/// `common_diesel_types`): a custom type of such a name gets no marker.
+const DIESEL_TYPE_NAMES: &[&str] = &[
+    "Bool",
+    "Integer",
+    "SmallInt",
+    "BigInt",
+    "Binary",
+    "Text",
+    "Double",
+    "Float",
+    "Numeric",
+    "Timestamp",
+    "Date",
+    "Time",
+    "Float4",
+    "Smallint",
+    "Int2",
+    "Int4",
+    "Int8",
+    "Bigint",
+    "Float8",
+    "Decimal",
+    "VarChar",
+    "Varchar",
+    "Char",
+    "Tinytext",
+    "Mediumtext",
+    "Longtext",
+    "Tinyblob",
+    "Blob",
+    "Mediumblob",
+    "Longblob",
+    "Varbinary",
+    "Bit",
+    "Cidr",
+    "Citext",
+    "Inet",
+    "Jsonb",
+    "MacAddr",
+    "MacAddr8",
+    "Money",
+    "Oid",
+    "Range",
+    "Timestamptz",
+    "Uuid",
+    "Json",
+    "PgLsn",
+    "Record",
+    "Interval",
+    "Int4range",
+    "Int8range",
+    "Daterange",
+    "Numrange",
+    "Tsrange",
+    "Tstzrange",
+    "Int4multirange",
+    "Int8multirange",
+    "Datemultirange",
+    "Nummultirange",
+    "Tsmultirange",
+    "Tstzmultirange",
+    "SmallSerial",
+    "BigSerial",
+    "Serial",
+    "Bytea",
+    "Bpchar",
+    "Macaddr",
+    "Macaddr8",
+];
+
+/// Whether print-schema takes `name` for one of Diesel's own types.
+pub(crate) fn is_diesel_type_name(name: &str) -> bool {
+    DIESEL_TYPE_NAMES.contains(&name)
+}
+
+/// Whether two names of `diesel::sql_types` are the same type (Diesel's aliases: `Longtext` is
+/// `Text`, `Integer` is `Int4`, …).
+pub(crate) fn same_diesel_type(a: &str, b: &str) -> bool {
+    fn canonical(t: &str) -> &str {
+        match t {
+            "Tinytext" | "Mediumtext" | "Longtext" | "VarChar" | "Varchar" => "Text",
+            "Integer" | "Serial" => "Int4",
+            "SmallInt" | "Smallint" | "SmallSerial" => "Int2",
+            "BigInt" | "Bigint" | "BigSerial" => "Int8",
+            "Float" => "Float4",
+            "Double" => "Float8",
+            "Decimal" => "Numeric",
+            "Bytea" | "Tinyblob" | "Blob" | "Mediumblob" | "Longblob" | "Varbinary" | "Bit" => {
+                "Binary"
+            }
+            "MacAddr" => "Macaddr",
+            "MacAddr8" => "Macaddr8",
+            other => other,
+        }
+    }
+    canonical(a) == canonical(b)
 }
 
 /// Map `t` (nullability applied by the caller). `lookup` resolves custom and unknown types.
@@ -319,6 +429,31 @@ fn map_elem(t: &SqlType, lookup: &dyn Fn(&SqlType) -> Option<Named>, depth: usiz
         },
         // A domain is its base type on the wire (a domain over an array is an array).
         Some(Named::Domain { base }) if depth < 8 => map_depth(&base, lookup, depth + 1),
+        Some(Named::DomainMarker { marker, base }) if depth < 8 => {
+            let b = map_depth(&base, lookup, depth + 1);
+            // values travel as the base type's (aep_diesel::domain_type!); only a plain base type
+            let rust = match (&b.sql, b.rust) {
+                (Sql::Builtin(_), Some(Rust::Plain(r))) => Some(Rust::Plain(r)),
+                _ => None,
+            };
+            Mapped {
+                sql: Sql::Marker(marker),
+                writable: b.writable && rust.is_some(),
+                rust,
+                ..b
+            }
+        }
+        Some(Named::DomainBuiltin { sql, base }) if depth < 8 => Mapped {
+            sql: Sql::Builtin(sql),
+            ..map_depth(&base, lookup, depth + 1)
+        },
+        Some(Named::Undefined { name }) => Mapped {
+            sql: Sql::Foreign(name),
+            rust: None,
+            writable: false,
+            feature: None,
+            krate: None,
+        },
         Some(Named::Unknown { marker, rust }) => Mapped {
             sql: Sql::Marker(marker),
             writable: false,

@@ -15,8 +15,8 @@ pub mod sql_types {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use super::sql_types::AutoTestFrequency;
     use super::sql_types::AutoTestStatus;
+    use super::sql_types::AutoTestFrequency;
 
     v2.autotestsetting (hardware_id) {
         hardware_id -> Text,

@@ -30,8 +30,8 @@ pub mod sql_types {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use super::sql_types::DeepEventsItemsE;
     use super::sql_types::XdmLevel1;
+    use super::sql_types::DeepEventsItemsE;
 
     deep_events (_id) {
         _id -> Nullable<Text>,
