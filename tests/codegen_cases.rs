@@ -141,11 +141,11 @@ fn cases_generate_their_expected_output() {
                 ),
                 None => {
                     generated += 1;
-                    let ours = got
-                        .iter()
-                        .find(|(f, _)| f.ends_with("schema.rs"))
-                        .map(|(_, t)| tokens(t))
-                        .unwrap_or_default();
+                    // the schema module is the file diesel.toml names
+                    let schema_file = Options::from_file(&case.join("diesel.toml"))
+                        .map(|o| o.schema_file)
+                        .unwrap();
+                    let ours = got.get(&schema_file).map(|t| tokens(t)).unwrap_or_default();
                     let theirs = tokens(&std::fs::read_to_string(case.join("diesel.rs")).unwrap());
                     let same = ours == theirs;
                     if same == difference.is_some() {

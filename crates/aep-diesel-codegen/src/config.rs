@@ -624,8 +624,12 @@ mod tests {
             text
         };
         assert!(
-            err("[print_schema]\npatch_file = \"x\"")
-                .contains("patch_file is a diesel print-schema option")
+            err("[print_schema]\nsqlite_integer_primary_key_is_bigint = true")
+                .contains("applies to SQLite only")
+        );
+        assert!(
+            err("[print_schema]\nexcept_custom_type_definitions = [\"(\"]")
+                .contains("[print_schema] except_custom_type_definitions holds a pattern")
         );
         assert!(err("[print_schema]\nbogus = 1").contains("bogus is not a known"));
         assert!(err("[aep_diesel]\nbogus = 1").contains("bogus"));

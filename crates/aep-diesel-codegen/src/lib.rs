@@ -447,6 +447,14 @@ fn render_mod(plan: &Plan<'_>, schema_file: &str, has_types: bool) -> String {
     s
 }
 
+/// A schema's identifier: table! takes it as its SQL name, so it must be the name itself where
+/// that is a valid identifier.
+fn schema_ident(schema: &str) -> String {
+    naming::diesel_ident(schema, None)
+        .filter(|i| i == schema)
+        .unwrap_or_else(|| snake(schema))
+}
+
 /// How a column is generated.
 pub(crate) struct ColPlan<'a> {
     pub c: &'a Column,
@@ -597,6 +605,9 @@ pub(crate) struct Plan<'a> {
     /// In crate mode, the features (table modules) each `sql_types` marker and its Rust type serve,
     /// directly or through a composite type that holds it. `None`: modules, nothing gated.
     pub marker_users: Option<BTreeMap<String, BTreeSet<String>>>,
+    /// With print-schema's `schema` set, the schema module's body is `pub mod <this> { … }`, as
+    /// print-schema writes it.
+    pub schema_module: Option<String>,
 }
 
 /// Type names the generated code uses unqualified: a table or type must not take them.
@@ -648,6 +659,7 @@ impl<'a> Plan<'a> {
             warnings: Vec::new(),
             needs: Needs::default(),
             marker_users: None,
+            schema_module: opts.schema.as_deref().map(schema_ident),
         };
         let mut selected: Vec<&Table> = model
             .tables
@@ -1085,6 +1097,15 @@ impl<'a> Plan<'a> {
         d.join(", ")
     }
 
+    /// The path of `item` of the schema module from a sibling module (models, types): inside
+    /// `pub mod <schema>` when print-schema's `schema` is set.
+    pub fn schema_path(&self, item: &str) -> String {
+        match &self.schema_module {
+            Some(m) => format!("super::schema::{m}::{item}"),
+            None => format!("super::schema::{item}"),
+        }
+    }
+
     /// The plan of the table `schema.name`, if generated.
     pub fn table(&self, schema: &str, name: &str) -> Option<&TablePlan<'a>> {
         self.tables
@@ -1200,10 +1221,7 @@ fn plan_table<'a>(
         }
         cols.push(col);
     }
-    // table! takes the schema's identifier as its SQL name: it must be the name itself.
-    let schema_ident = naming::diesel_ident(&t.schema, None)
-        .filter(|i| *i == t.schema)
-        .unwrap_or_else(|| snake(&t.schema));
+    let schema_ident = schema_ident(&t.schema);
     let schema_prefix = (t.schema != "public").then(|| schema_ident.clone());
     if t.schema != "public" && schema_ident != t.schema {
         warnings.push(format!(

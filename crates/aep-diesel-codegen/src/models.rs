@@ -100,7 +100,7 @@ pub(crate) fn proven_key(t: &TablePlan<'_>) -> Option<usize> {
 
 pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
     let mut s = String::with_capacity(4 * 1024);
-    let table = format!("super::schema::{}", t.ident);
+    let table = plan.schema_path(&t.ident);
     let (name, new_name, changes_name) = (&t.strukt, &t.new_name, &t.changes_name);
     let key = proven_key(t);
     let writable = t.writable();

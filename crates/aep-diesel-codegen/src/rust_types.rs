@@ -8,9 +8,8 @@ use super::naming::{doc_line, lit};
 use super::{GenType, HEADER, Plan};
 use aep_diesel_schema::TypeDef;
 
-const SQL: &str = "super::schema::sql_types::";
-
 pub(crate) fn render(plan: &Plan<'_>) -> String {
+    let sql = plan.schema_path("sql_types::");
     let mut s = String::new();
     s.push_str(HEADER);
     s.push('\n');
@@ -36,7 +35,7 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
             s.push_str(&plan.gate_marker(&u.marker, ""));
             writeln!(
                 s,
-                "aep_diesel::domain_type! {{ {rust}: {SQL}{} = diesel::sql_types::{base} }}",
+                "aep_diesel::domain_type! {{ {rust}: {sql}{} = diesel::sql_types::{base} }}",
                 u.marker
             )
             .unwrap();
@@ -50,12 +49,13 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
         )
         .unwrap();
         s.push_str(&plan.gate_marker(&u.marker, ""));
-        writeln!(s, "aep_diesel::text_type! {{ {rust}: {SQL}{} }}", u.marker).unwrap();
+        writeln!(s, "aep_diesel::text_type! {{ {rust}: {sql}{} }}", u.marker).unwrap();
     }
     s
 }
 
 fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
+    let sql = plan.schema_path("sql_types::");
     let gate = plan.gate_marker(&gt.name, "");
     let readable = !gt.fields.is_empty() && gt.fields.iter().all(|(_, m)| m.rust.is_some());
     let writable = readable && gt.fields.iter().all(|(_, m)| m.writable);
@@ -99,7 +99,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         &plan.derives(&["Debug", "Clone", "PartialEq"]),
         "    ",
     ));
-    writeln!(s, "    pub struct {}({SQL}{}) {{", gt.name, gt.name).unwrap();
+    writeln!(s, "    pub struct {}({sql}{}) {{", gt.name, gt.name).unwrap();
     for ((ident, m), f) in gt.fields.iter().zip(fields) {
         if ident != &f.name {
             writeln!(s, "        /// Field `{}`.", doc_line(&f.name)).unwrap();
@@ -108,7 +108,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         writeln!(
             s,
             "        pub {ident}: Option<{rust}> as {},",
-            m.sql.render("diesel::sql_types::", SQL)
+            m.sql.render("diesel::sql_types::", &sql)
         )
         .unwrap();
     }
@@ -116,6 +116,7 @@ fn composite(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
 }
 
 fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
+    let sql = plan.schema_path("sql_types::");
     s.push_str(&plan.gate_marker(&gt.name, ""));
     s.push_str("aep_diesel::enum_type! {\n");
     writeln!(s, "    /// The `{}` enum.", doc_line(&gt.ct.name)).unwrap();
@@ -132,7 +133,7 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
     s.push_str(&layout::derive_attr(&plan.derives(&base), "    "));
     writeln!(
         s,
-        "    pub enum {}({}, {SQL}{}) {{",
+        "    pub enum {}({}, {sql}{}) {{",
         gt.name,
         lit(&gt.ct.name),
         gt.name

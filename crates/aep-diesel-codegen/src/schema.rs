@@ -27,6 +27,7 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
         // writes them (`User`, `Web_Sessions`) are not snake case, and that is deliberate.
         s.push_str("#![allow(non_snake_case)]\n");
     }
+    let header_end = s.len();
     render_sql_types(plan, &mut s);
     // The table! blocks are independent: render them on every core, then join in order.
     let workers = std::thread::available_parallelism()
@@ -86,6 +87,19 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
                 }
             }
         }
+    }
+    if let Some(module) = &plan.schema_module {
+        // print-schema's layout for a configured schema: everything inside `pub mod <schema>`
+        let body = s.split_off(header_end);
+        writeln!(s, "\npub mod {module} {{").unwrap();
+        for line in body.trim_start_matches('\n').lines() {
+            if line.is_empty() {
+                s.push('\n');
+            } else {
+                writeln!(s, "    {line}").unwrap();
+            }
+        }
+        s.push_str("}\n");
     }
     s
 }

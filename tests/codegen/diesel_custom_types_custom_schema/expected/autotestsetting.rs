@@ -8,12 +8,12 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::autotestsetting as sql;
+use super::schema::v2::autotestsetting as sql;
 use super::types;
 
 /// A row of table `autotestsetting`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::autotestsetting)]
+#[diesel(table_name = super::schema::v2::autotestsetting)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Autotestsetting {
     pub hardware_id: String,

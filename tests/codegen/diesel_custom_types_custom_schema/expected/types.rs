@@ -4,7 +4,7 @@
 aep_diesel::enum_type! {
     /// The `auto_test_frequency` enum.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum AutoTestFrequency("auto_test_frequency", super::schema::sql_types::AutoTestFrequency) {
+    pub enum AutoTestFrequency("auto_test_frequency", super::schema::v2::sql_types::AutoTestFrequency) {
         /// `weekly`
         Weekly = "weekly",
         /// `monthly`
@@ -15,7 +15,7 @@ aep_diesel::enum_type! {
 aep_diesel::enum_type! {
     /// The `auto_test_status` enum.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum AutoTestStatus("auto_test_status", super::schema::sql_types::AutoTestStatus) {
+    pub enum AutoTestStatus("auto_test_status", super::schema::v2::sql_types::AutoTestStatus) {
         /// `pending`
         Pending = "pending",
         /// `faulted`

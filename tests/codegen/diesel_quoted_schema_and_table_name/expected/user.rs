@@ -8,11 +8,11 @@
 use aep_diesel::model::Values;
 use diesel::QueryResult;
 
-use super::schema::User as sql;
+use super::schema::CustomSchema::User as sql;
 
 /// A row of table `User`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::User)]
+#[diesel(table_name = super::schema::CustomSchema::User)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct User {
     pub id: i32,

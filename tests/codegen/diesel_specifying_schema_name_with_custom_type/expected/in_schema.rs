@@ -8,12 +8,12 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::in_schema as sql;
+use super::schema::custom_schema::in_schema as sql;
 use super::types;
 
 /// A row of table `in_schema`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::in_schema)]
+#[diesel(table_name = super::schema::custom_schema::in_schema)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct InSchema {
     pub id: i32,

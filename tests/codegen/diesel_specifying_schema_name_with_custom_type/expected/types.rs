@@ -4,7 +4,7 @@
 aep_diesel::enum_type! {
     /// The `my_enum` enum.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum MyEnum("my_enum", super::schema::sql_types::MyEnum) {
+    pub enum MyEnum("my_enum", super::schema::custom_schema::sql_types::MyEnum) {
         /// `A`
         A = "A",
         /// `B`

@@ -8,11 +8,11 @@
 use aep_diesel::model::Values;
 use diesel::QueryResult;
 
-use super::schema::a as sql;
+use super::schema::custom_schema::a as sql;
 
 /// A row of table `a`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::a)]
+#[diesel(table_name = super::schema::custom_schema::a)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct A {
     pub id: i32,

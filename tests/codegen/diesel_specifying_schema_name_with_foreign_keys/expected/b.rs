@@ -8,11 +8,11 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::b as sql;
+use super::schema::custom_schema::b as sql;
 
 /// A row of table `b`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::b)]
+#[diesel(table_name = super::schema::custom_schema::b)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct B {
     pub id: i32,

@@ -8,11 +8,11 @@
 use aep_diesel::model::Values;
 use diesel::QueryResult;
 
-use super::schema::self_ as sql;
+use super::schema::custom_schema::self_ as sql;
 
 /// A row of table `self`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::self_)]
+#[diesel(table_name = super::schema::custom_schema::self_)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Self_ {
     pub id: i32,

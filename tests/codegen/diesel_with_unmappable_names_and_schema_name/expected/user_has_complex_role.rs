@@ -8,11 +8,11 @@
 use aep_diesel::model::{Set, Values};
 use diesel::QueryResult;
 
-use super::schema::user_has_complex_role as sql;
+use super::schema::custom_schema::user_has_complex_role as sql;
 
 /// A row of table `user-has::complex>>>role`.
 #[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
-#[diesel(table_name = super::schema::user_has_complex_role)]
+#[diesel(table_name = super::schema::custom_schema::user_has_complex_role)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct UserHasComplexRole {
     pub user: i32,
