@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use aep_diesel::SchemaModel;
 use aep_diesel::inspect::Filter;
-use aep_diesel_codegen::{Options, generate};
+use aep_diesel_codegen::{Profiles, generate_profiles};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codegen")
@@ -74,19 +74,53 @@ fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     out.replace(&format!("{}/", cases_dir().display()), "tests/codegen/")
 }
 
-/// What the generator makes of a case: its files, or `error.txt`.
+/// What the generator makes of a case: its files (under `<profile>/` when diesel.toml has several
+/// print-schema profiles), or `error.txt`.
 fn run(case: &Path) -> BTreeMap<String, String> {
-    let options = match Options::from_file(&case.join("diesel.toml")) {
+    let profiles = match Profiles::from_file(&case.join("diesel.toml")) {
         Ok(o) => o,
         Err(e) => return BTreeMap::from([("error.txt".to_string(), error_text(&e))]),
     };
     let json = std::fs::read_to_string(case.join("schema.json"))
         .unwrap_or_else(|e| panic!("{}: no schema.json ({e}); bless the live test", name(case)));
     let model = SchemaModel::from_json(&json).unwrap();
-    match generate(&model, &options) {
-        Ok(g) => g.files,
+    match generate_profiles(&model, &profiles) {
+        Ok(g) if g.len() == 1 => g.into_values().next().unwrap().files,
+        Ok(g) => g
+            .into_iter()
+            .flat_map(|(profile, g)| {
+                g.files
+                    .into_iter()
+                    .map(move |(f, text)| (format!("{profile}/{f}"), text))
+            })
+            .collect(),
         Err(e) => BTreeMap::from([("error.txt".to_string(), error_text(&e))]),
     }
+}
+
+/// The schema modules of a case's output, in profile order, and diesel's for them: `diesel.rs`, or
+/// with profiles `diesel_1.rs`, `diesel_2.rs`, … (diesel's files `src/schema1.rs`, … in
+/// profile order).
+fn schema_modules(case: &Path, got: &BTreeMap<String, String>) -> (String, String) {
+    let profiles = Profiles::from_file(&case.join("diesel.toml")).unwrap();
+    let several = profiles.len() > 1;
+    let mut ours = String::new();
+    let mut theirs = String::new();
+    for (i, (profile, o)) in profiles.iter().enumerate() {
+        let file = if several {
+            format!("{profile}/{}", o.schema_file)
+        } else {
+            o.schema_file.clone()
+        };
+        ours.push_str(got.get(&file).map(String::as_str).unwrap_or_default());
+        let diesel = if several {
+            format!("diesel_{}.rs", i + 1)
+        } else {
+            "diesel.rs".to_string()
+        };
+        theirs.push_str(&std::fs::read_to_string(case.join(diesel)).unwrap());
+    }
+    (ours, theirs)
 }
 
 /// Rust tokens of the parts diesel's print-schema writes, without comments, attributes' spacing or
@@ -141,12 +175,9 @@ fn cases_generate_their_expected_output() {
                 ),
                 None => {
                     generated += 1;
-                    // the schema module is the file diesel.toml names
-                    let schema_file = Options::from_file(&case.join("diesel.toml"))
-                        .map(|o| o.schema_file)
-                        .unwrap();
-                    let ours = got.get(&schema_file).map(|t| tokens(t)).unwrap_or_default();
-                    let theirs = tokens(&std::fs::read_to_string(case.join("diesel.rs")).unwrap());
+                    // the schema modules are the files diesel.toml names
+                    let (ours, theirs) = schema_modules(&case, &got);
+                    let (ours, theirs) = (tokens(&ours), tokens(&theirs));
                     let same = ours == theirs;
                     if same == difference.is_some() {
                         unexplained.push(name(&case));
@@ -221,8 +252,8 @@ fn case_sql_reflects_to_its_schema_json() {
             .unwrap_or_else(|e| panic!("{case_name}: schema.sql: {e}"));
         // The case's own schema and table filter where aep-diesel reads its diesel.toml; the default
         // schema where it does not (yet).
-        let filter = Options::from_file(&case.join("diesel.toml"))
-            .and_then(|o| o.filter())
+        let filter = Profiles::from_file(&case.join("diesel.toml"))
+            .and_then(|p| p.filter())
             .unwrap_or_else(|_| Filter::new());
         let mut model = engine.inspect().unwrap().reflect(&filter).unwrap();
         // The database is made per run; the case is what stays.
@@ -249,22 +280,38 @@ fn generated_cases_compile() {
     let mut lib = String::from("#![allow(warnings)]\n");
     let mut compiled = Vec::new();
     for case in cases() {
-        // models: mod.rs; a patched generation is its schema module alone
-        let root = ["expected/mod.rs", "expected/schema.rs"]
-            .iter()
-            .map(|f| case.join(f))
-            .find(|f| f.is_file());
-        // refused: nothing to compile; NO_COMPILE: a case that is not meant to, and says why
-        let Some(root) = root.filter(|_| !case.join("NO_COMPILE").is_file()) else {
+        if case.join("NO_COMPILE").is_file() || case.join("expected/error.txt").is_file() {
+            // NO_COMPILE: a case that is not meant to, and says why; refused: nothing to compile
             continue;
-        };
+        }
         let module = format!("case_{}", name(&case));
-        writeln!(
-            lib,
-            "#[path = {:?}]\npub mod {module};",
-            root.display().to_string()
-        )
-        .unwrap();
+        let profiles = Profiles::from_file(&case.join("diesel.toml")).unwrap();
+        // the profiles of a case side by side, as their generated paths to each other expect
+        writeln!(lib, "pub mod {module} {{").unwrap();
+        for (profile, o) in profiles.iter() {
+            let dir = if profiles.len() > 1 {
+                case.join("expected").join(profile)
+            } else {
+                case.join("expected")
+            };
+            // models: mod.rs; a patched generation is its schema module alone
+            let root = [dir.join("mod.rs"), dir.join(&o.schema_file)]
+                .into_iter()
+                .find(|f| f.is_file())
+                .unwrap_or_else(|| panic!("{module}: nothing to compile in {}", dir.display()));
+            let name = if profiles.len() > 1 {
+                o.output_dir.file_name().unwrap().to_str().unwrap()
+            } else {
+                "generated"
+            };
+            writeln!(
+                lib,
+                "    #[path = {:?}]\n    pub mod {name};",
+                root.display().to_string()
+            )
+            .unwrap();
+        }
+        lib.push_str("}\n");
         compiled.push(name(&case));
     }
     assert!(compiled.len() >= 40, "{compiled:?}");

@@ -30,7 +30,7 @@
 //! my_derives = { path = "../my_derives" }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -109,6 +109,11 @@ pub struct Options {
     /// `sql_types` marker read and written as the base type's Rust type) instead of as their base
     /// type (print-schema's `pg_domains_as_custom_types`). Default: none.
     pub pg_domains_as_custom_types: Vec<String>,
+    /// Tables another print-schema profile generates, which this profile's foreign keys may point
+    /// at (set by [`crate::generate_profiles`]).
+    pub(crate) elsewhere: Vec<Elsewhere>,
+    /// A profile without `schema` among profiles that set one: only the default schema's tables.
+    pub(crate) only_default_schema: bool,
     /// A unified diff applied to the generated schema module (print-schema's `patch_file`); a
     /// patch that does not apply is an error. Relative to the `diesel.toml`. Default: none.
     pub patch_file: Option<PathBuf>,
@@ -197,6 +202,194 @@ impl Package {
     }
 }
 
+/// A table another profile generates: where this profile's schema module finds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Elsewhere {
+    pub schema: String,
+    pub name: String,
+    /// The path of its `table!` module from this profile's schema module.
+    pub path: String,
+}
+
+/// The print-schema profiles of a `diesel.toml`, by name: `[print_schema]` is `default`, and each
+/// `[print_schema.NAME]` section another, as diesel reads them. `[aep_diesel]` applies to all.
+///
+/// With more than one profile, each writes its own directory, named after its `file` (`file =
+/// "src/schema1.rs"` → `src/schema1/`, holding `schema1.rs`, `mod.rs` and the models), so the
+/// profiles' models never overwrite each other; mount them side by side (`mod schema1; mod
+/// schema2;`), and a foreign key into another profile's table is joinable through its path.
+///
+/// ```
+/// use aep_diesel_codegen::Profiles;
+/// let p = Profiles::from_toml(
+///     "[print_schema.user1]\nfile = \"src/schema1.rs\"\n[print_schema.user2]\nfile = \"src/schema2.rs\"\n",
+/// )?;
+/// assert_eq!(p.names().collect::<Vec<_>>(), ["user1", "user2"]);
+/// assert_eq!(p.get("user1").unwrap().output_dir, std::path::Path::new("src/schema1"));
+/// # Ok::<(), aep_diesel_codegen::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    profiles: BTreeMap<String, Options>,
+}
+
+/// The profile name of `[print_schema]` itself, as diesel calls it.
+pub const DEFAULT_PROFILE: &str = "default";
+
+impl Profiles {
+    /// One profile, `default`.
+    pub fn single(options: Options) -> Self {
+        Profiles {
+            profiles: BTreeMap::from([(DEFAULT_PROFILE.to_string(), options)]),
+        }
+    }
+
+    /// The profiles of a `diesel.toml` file. Paths in it are relative to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let mut p = Self::from_toml(&text).map_err(|e| Error::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            for o in p.profiles.values_mut() {
+                o.relative_to(dir);
+            }
+        }
+        Ok(p)
+    }
+
+    /// The profiles of the text of a `diesel.toml`. `[print_schema]` counts as the `default`
+    /// profile when it sets a key, or when there is no other profile.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let (t, named) = parse(text)?;
+        let top_level_set = !toml::from_str::<toml::Table>(text)
+            .map_err(Error::Toml)?
+            .get("print_schema")
+            .and_then(|v| v.as_table())
+            .is_none_or(|ps| ps.iter().all(|(k, v)| v.is_table() && k != "filter"));
+        let mut profiles = BTreeMap::new();
+        if top_level_set || named.is_empty() {
+            profiles.insert(
+                DEFAULT_PROFILE.to_string(),
+                build(t.print_schema, t.aep_diesel.clone())?,
+            );
+        }
+        for (name, p) in named {
+            let o = build(p, t.aep_diesel.clone())
+                .map_err(|e| prefix(&format!("[print_schema.{name}]"), e))?;
+            profiles.insert(name, o);
+        }
+        if profiles.len() > 1 {
+            // one directory per profile, named after its file (or the profile)
+            for (name, o) in profiles.iter_mut() {
+                let stem = Path::new(&o.schema_file)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(name)
+                    .to_string();
+                if o.package.is_some() {
+                    return Err(Error::setting(
+                        "[aep_diesel.crate]",
+                        "cannot go with print-schema profiles: one crate holds one profile; \
+                         give each profile its own diesel.toml to make crates",
+                    ));
+                }
+                o.output_dir = o.output_dir.join(stem);
+            }
+        }
+        Ok(Profiles { profiles })
+    }
+
+    /// The profile names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
+    /// The profiles, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Options)> {
+        self.profiles.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The profile `name`.
+    pub fn get(&self, name: &str) -> Option<&Options> {
+        self.profiles.get(name)
+    }
+
+    /// The profile `name`, to change.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Options> {
+        self.profiles.get_mut(name)
+    }
+
+    /// Keep only the profiles named (diesel's `--schema-key`); an unknown name is an error naming
+    /// the profiles there are.
+    pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
+        for n in names {
+            if !self.profiles.contains_key(n.as_ref()) {
+                return Err(Error::setting(
+                    format!("profile {}", n.as_ref()),
+                    format!(
+                        "is not in the configuration; its profiles are: {}",
+                        self.names().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        self.profiles
+            .retain(|k, _| names.iter().any(|n| n.as_ref() == k));
+        Ok(())
+    }
+
+    /// How many profiles there are.
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// Whether there is no profile (never, from a file: `default` at least).
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+
+    /// The filter to reflect with so every profile finds its tables: each profile's schema (the
+    /// connection's default one where a profile sets none), every relation of them; each profile
+    /// then picks its own tables when generating.
+    pub fn filter(&self) -> Result<Filter> {
+        if let [(_, o)] = self.profiles.iter().collect::<Vec<_>>().as_slice() {
+            return o.filter();
+        }
+        let mut schemas = BTreeSet::new();
+        let mut views = false;
+        for o in self.profiles.values() {
+            let _ = o.filter()?;
+            schemas.insert(o.schema.clone());
+            views |= o.views;
+        }
+        let mut f = Filter::new().views(views);
+        // with a profile on the default schema the reflection must cover it too: name no
+        // schema, which reads the default one, only when every profile is on it
+        if schemas.len() == 1 && schemas.contains(&None) {
+            return Ok(f);
+        }
+        for s in schemas {
+            f = f.schema(s.unwrap_or_else(|| "public".to_string()));
+        }
+        Ok(f)
+    }
+}
+
+/// `e` with `what` before it, as the error of one profile.
+fn prefix(what: &str, e: Error) -> Error {
+    match e {
+        Error::Setting { setting, reason } => Error::Setting {
+            setting: format!("{what} {}", setting.trim_start_matches("[print_schema] ")),
+            reason,
+        },
+        other => other,
+    }
+}
+
 /// The aep-diesel version a generated crate depends on unless told otherwise.
 const DEFAULT_AEP_DIESEL: &str = "0.1";
 
@@ -217,6 +410,8 @@ impl Default for Options {
             except_custom_type_definitions: Vec::new(),
             pg_domains_as_custom_types: Vec::new(),
             patch_file: None,
+            elsewhere: Vec::new(),
+            only_default_schema: false,
             views: true,
             allow_tables: AllowTables::FkRelatedTables,
             read_only_tables: Vec::new(),
@@ -274,7 +469,7 @@ struct FilterToml {
     except_tables: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 struct AepSection {
     output_dir: Option<PathBuf>,
@@ -294,7 +489,7 @@ struct AepSection {
     package: Option<PackageToml>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct PackageToml {
     name: String,
@@ -357,33 +552,60 @@ impl Options {
             source: Box::new(e),
         })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if o.output_dir.is_relative() {
-                o.output_dir = dir.join(&o.output_dir);
-            }
-            if let Some(patch) = o.patch_file.as_mut().filter(|p| p.is_relative()) {
-                *patch = dir.join(&*patch);
-            }
+            o.relative_to(dir);
         }
         Ok(o)
     }
 
-    /// Options from the text of a `diesel.toml`.
+    /// Options from the text of a `diesel.toml` with one print-schema profile (`[print_schema]`);
+    /// a file with `[print_schema.NAME]` profiles is read by [`Profiles::from_toml`].
     pub fn from_toml(text: &str) -> Result<Self> {
-        let t: Toml = toml::from_str(text).map_err(Error::Toml)?;
-        let _ = t.migrations_directory;
-        let p = t.print_schema;
-        if let Some((key, value)) = p.other.iter().next() {
-            let why = match UNSUPPORTED.iter().find(|(k, _)| k == key) {
-                Some((_, why)) => why,
-                // [print_schema.NAME]: one of diesel's profiles
-                None if value.is_table() => {
-                    "is a diesel print-schema profile ([print_schema.NAME]); aep-diesel does not \
-                     apply profiles yet: give each its own diesel.toml"
-                }
-                None => "is not a known [print_schema] key",
-            };
-            return Err(Error::setting(format!("[print_schema] {key}"), why));
+        let (t, profiles) = parse(text)?;
+        if let Some((name, _)) = profiles.first() {
+            return Err(Error::setting(
+                format!("[print_schema.{name}]"),
+                "is a print-schema profile: read this file with Profiles::from_toml (aep-diesel \
+                 generate does, and writes every profile)",
+            ));
         }
+        build(t.print_schema, t.aep_diesel)
+    }
+}
+
+/// The file's sections, and its `[print_schema.NAME]` profiles apart.
+fn parse(text: &str) -> Result<(Toml, Vec<(String, PrintSchema)>)> {
+    let mut t: Toml = toml::from_str(text).map_err(Error::Toml)?;
+    let _ = &t.migrations_directory;
+    let mut profiles = Vec::new();
+    for (key, value) in std::mem::take(&mut t.print_schema.other) {
+        let why = match UNSUPPORTED.iter().find(|(k, _)| *k == key) {
+            Some((_, why)) => why,
+            // [print_schema.NAME]: one of diesel's profiles
+            None if value.is_table() => {
+                let profile: PrintSchema = value.try_into().map_err(|e| Error::InFile {
+                    path: PathBuf::from(format!("[print_schema.{key}]")),
+                    source: Box::new(Error::Toml(e)),
+                })?;
+                profiles.push((key, profile));
+                continue;
+            }
+            None => "is not a known [print_schema] key",
+        };
+        return Err(Error::setting(format!("[print_schema] {key}"), why));
+    }
+    Ok((t, profiles))
+}
+
+/// One profile's options: its `[print_schema]` keys and the shared `[aep_diesel]` section.
+fn build(p: PrintSchema, a: AepSection) -> Result<Options> {
+    if let Some((key, value)) = p.other.iter().next() {
+        let why = match UNSUPPORTED.iter().find(|(k, _)| k == key) {
+            Some((_, why)) => why,
+            None if value.is_table() => "is a profile inside a profile: profiles do not nest",
+            None => "is not a known [print_schema] key",
+        };
+        return Err(Error::setting(format!("[print_schema] {key}"), why));
+    }
         let mut o = Options::default();
         if let Some(file) = &p.file {
             if let Some(dir) = file.parent() {
@@ -430,7 +652,6 @@ impl Options {
         o.except_custom_type_definitions = p.except_custom_type_definitions;
         o.pg_domains_as_custom_types = p.pg_domains_as_custom_types;
         o.patch_file = p.patch_file;
-        let a = t.aep_diesel;
         if let Some(dir) = a.output_dir {
             o.output_dir = dir;
         }
@@ -482,6 +703,17 @@ impl Options {
         o.except_custom_types_matcher()?;
         o.domains_matcher()?;
         Ok(o)
+}
+
+impl Options {
+    /// Resolve the file's relative paths against `dir`, the directory of its `diesel.toml`.
+    fn relative_to(&mut self, dir: &Path) {
+        if self.output_dir.is_relative() {
+            self.output_dir = dir.join(&self.output_dir);
+        }
+        if let Some(patch) = self.patch_file.as_mut().filter(|p| p.is_relative()) {
+            *patch = dir.join(&*patch);
+        }
     }
 
     /// The compiled `query_service_writable` patterns.

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 pub use aep_diesel_schema::SchemaModel;
-pub use config::{AllowTables, ColumnSorting, Options};
+pub use config::{AllowTables, ColumnSorting, Options, Profiles};
 pub use error::{Error, Result};
 
 use aep_diesel_schema::{Column, CustomType, SqlType, Table, TableKind, TypeDef};
@@ -285,6 +285,72 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
         diesel_features: plan.needs.features.iter().map(|s| s.to_string()).collect(),
         crates: plan.needs.crates.iter().map(|s| s.to_string()).collect(),
     })
+}
+
+/// Generate every profile of `profiles` from `model` (reflected with [`Profiles::filter`]), by
+/// profile name. A table belongs to the first profile, in name order, that selects it; a foreign key
+/// from one profile's table into another's gets its `joinable!` (and its
+/// `allow_tables_to_appear_in_same_query!`) in the child's profile, through a `use` of the parent's
+/// `table!` module by its path from the sibling profile module (`super::super::schema2::schema::customers`).
+pub fn generate_profiles(
+    model: &SchemaModel,
+    profiles: &Profiles,
+) -> Result<BTreeMap<String, Generated>> {
+    if profiles.len() == 1 {
+        let (name, o) = profiles.iter().next().expect("one profile");
+        return Ok(BTreeMap::from([(name.to_string(), generate(model, o)?)]));
+    }
+    // who owns which table, and where its table! module is seen from a sibling profile module
+    let mut owner: BTreeMap<(&str, &str), (&str, String)> = BTreeMap::new();
+    for (name, o) in profiles.iter() {
+        let filter = o.filter()?;
+        let module = o
+            .output_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(name)
+            .to_string();
+        for t in &model.tables {
+            let on_schema = match &o.schema {
+                Some(_) => true,
+                None => t.schema == model.default_schema,
+            };
+            if on_schema && filter.keeps_table(t) {
+                let wrapper = o
+                    .schema
+                    .as_deref()
+                    .map(|s| format!("{}::", schema_ident(s)))
+                    .unwrap_or_default();
+                let ident = naming::table_macro_ident(&t.name, None, &["sql_types"]);
+                owner
+                    .entry((t.schema.as_str(), t.name.as_str()))
+                    .or_insert((name, format!("{module}::schema::{wrapper}{ident}")));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, o) in profiles.iter() {
+        let mut o = o.clone();
+        o.only_default_schema = o.schema.is_none();
+        // from this profile's schema module (inside `pub mod <schema>` when set) up to the
+        // module holding the profiles
+        let up = if o.schema.is_some() {
+            "super::super::super::"
+        } else {
+            "super::super::"
+        };
+        o.elsewhere = owner
+            .iter()
+            .filter(|(_, (p, _))| *p != name)
+            .map(|((schema, table), (_, path))| config::Elsewhere {
+                schema: schema.to_string(),
+                name: table.to_string(),
+                path: format!("{up}{path}"),
+            })
+            .collect();
+        out.insert(name.to_string(), generate(model, &o)?);
+    }
+    Ok(out)
 }
 
 /// The crates generated code may name, with the version requirement a generated crate uses: the
@@ -665,6 +731,7 @@ impl<'a> Plan<'a> {
             .tables
             .iter()
             .filter(|t| filter.keeps_table(t))
+            .filter(|t| !opts.only_default_schema || t.schema == model.default_schema)
             .filter(|t| {
                 !t.columns.is_empty() || {
                     plan.warnings

@@ -64,8 +64,22 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
         .iter()
         .map(|t| (t.ident.as_str(), t.module.as_str()))
         .collect();
-    let both = |a: &str, b: &str| plan.gate_all(&[feature[a], feature[b]]);
-    let joins = joinables(plan);
+    // (a table of another profile has no feature: profiles make no crate)
+    let both = |a: &str, b: &str| match (feature.get(a), feature.get(b)) {
+        (Some(x), Some(y)) => plan.gate_all(&[x, y]),
+        _ => String::new(),
+    };
+    let (joins, uses) = joinables(plan);
+    if !uses.is_empty() {
+        s.push('\n');
+        for (path, alias) in &uses {
+            if path.ends_with(&format!("::{alias}")) {
+                writeln!(s, "use {path};").unwrap();
+            } else {
+                writeln!(s, "use {path} as {alias};").unwrap();
+            }
+        }
+    }
     if !joins.is_empty() {
         s.push('\n');
         for (child, parent, fk) in &joins {
@@ -73,7 +87,13 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
             writeln!(s, "diesel::joinable!({child} -> {parent} ({fk}));").unwrap();
         }
     }
-    for group in allow_groups(plan) {
+    // a table of another profile joins the group of its children here
+    let foreign: Vec<(String, String)> = joins
+        .iter()
+        .filter(|(_, p, _)| uses.iter().any(|(_, a)| a == p))
+        .map(|(c, p, _)| (c.clone(), p.clone()))
+        .collect();
+    for group in allow_groups(plan, &foreign) {
         s.push('\n');
         const ALLOW: &str = "diesel::allow_tables_to_appear_in_same_query!";
         if plan.marker_users.is_none() && group.len() <= ALLOW_MACRO_MAX {
@@ -232,15 +252,30 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
     s.push_str("    }\n}\n");
 }
 
+/// A foreign key's parent: a table of this generation, or one another profile generates.
+enum Parent<'p> {
+    Here(&'p TablePlan<'p>),
+    Elsewhere(&'p crate::config::Elsewhere),
+}
+
 /// `(child, parent, fk column)` for single-column foreign keys onto the parent's key. As in
 /// print-schema, a pair of tables joined by more than one foreign key gets none: which one a join
-/// means is the caller's to say (`.on(…)`).
-pub(crate) fn joinables(plan: &Plan<'_>) -> Vec<(String, String, String)> {
+/// means is the caller's to say (`.on(…)`). A parent another profile generates is named by the
+/// alias its `use` line gives it (the second list: `(path, alias)`).
+pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<(String, String, String)>, Vec<(String, String)>) {
     let mut out = BTreeMap::new();
+    let mut uses: BTreeMap<String, String> = BTreeMap::new();
+    let local: BTreeSet<&str> = plan.tables.iter().map(|t| t.ident.as_str()).collect();
     for t in &plan.tables {
         for fk in &t.t.foreign_keys {
-            let Some(parent) = plan.table(&fk.referred_schema, &fk.referred_table) else {
-                continue;
+            let parent = match plan.table(&fk.referred_schema, &fk.referred_table) {
+                Some(p) => Parent::Here(p),
+                None => match plan.opts.elsewhere.iter().find(|e| {
+                    e.schema == fk.referred_schema && e.name == fk.referred_table
+                }) {
+                    Some(e) => Parent::Elsewhere(e),
+                    None => continue,
+                },
             };
             let keys_to_parent = t
                 .t
@@ -250,38 +285,79 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> Vec<(String, String, String)> {
                     f.referred_schema == fk.referred_schema && f.referred_table == fk.referred_table
                 })
                 .count();
-            if fk.columns.len() != 1 || parent.ident == t.ident || keys_to_parent > 1 {
+            if fk.columns.len() != 1 || keys_to_parent > 1 {
                 continue;
             }
-            let Some((pkey, _)) = &parent.key else {
-                continue;
+            let referred = fk
+                .referred_columns
+                .first()
+                .map(String::as_str)
+                .unwrap_or_default();
+            let parent_ident = match parent {
+                Parent::Here(parent) => {
+                    if parent.ident == t.ident {
+                        continue;
+                    }
+                    let Some((pkey, _)) = &parent.key else {
+                        continue;
+                    };
+                    let parent_key: Vec<&str> = pkey
+                        .iter()
+                        .map(|i| parent.cols[*i].c.name.as_str())
+                        .collect();
+                    if parent_key != [referred] {
+                        continue;
+                    }
+                    parent.ident.clone()
+                }
+                Parent::Elsewhere(e) => {
+                    // the other profile's table! keys on the declared primary key
+                    let Some(pk) = plan
+                        .model
+                        .table(&e.name, Some(&e.schema))
+                        .and_then(|p| p.primary_key.as_ref())
+                    else {
+                        continue;
+                    };
+                    if pk.columns != [referred] {
+                        continue;
+                    }
+                    match uses.get(&e.path) {
+                        Some(alias) => alias.clone(),
+                        None => {
+                            // diesel 2.3's allow_tables_to_appear_in_same_query! takes
+                            // identifiers, not paths: the parent comes into scope by a `use`
+                            let last = e.path.rsplit("::").next().unwrap_or(&e.name);
+                            let mut alias = last.to_string();
+                            let mut n = 2;
+                            while local.contains(alias.as_str())
+                                || uses.values().any(|a| *a == alias)
+                            {
+                                alias = format!("{last}_{n}");
+                                n += 1;
+                            }
+                            uses.insert(e.path.clone(), alias.clone());
+                            alias
+                        }
+                    }
+                }
             };
-            let parent_key: Vec<&str> = pkey
-                .iter()
-                .map(|i| parent.cols[*i].c.name.as_str())
-                .collect();
-            if parent_key
-                != [fk
-                    .referred_columns
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or_default()]
-            {
-                continue;
-            }
             let Some(col) = t.cols.iter().find(|c| c.c.name == fk.columns[0]) else {
                 continue;
             };
-            out.entry((t.ident.clone(), parent.ident.clone()))
+            out.entry((t.ident.clone(), parent_ident))
                 .or_insert(col.ident.clone());
         }
     }
-    out.into_iter().map(|((c, p), f)| (c, p, f)).collect()
+    (
+        out.into_iter().map(|((c, p), f)| (c, p, f)).collect(),
+        uses.into_iter().collect(),
+    )
 }
 
 /// Groups of tables that may appear in the same query.
-fn allow_groups(plan: &Plan<'_>) -> Vec<Vec<String>> {
-    let idents: Vec<String> = plan.tables.iter().map(|t| t.ident.clone()).collect();
+fn allow_groups(plan: &Plan<'_>, foreign: &[(String, String)]) -> Vec<Vec<String>> {
+    let mut idents: Vec<String> = plan.tables.iter().map(|t| t.ident.clone()).collect();
     match plan.opts.allow_tables {
         AllowTables::None => Vec::new(),
         AllowTables::AllTables if idents.len() > 1 => {
@@ -291,7 +367,12 @@ fn allow_groups(plan: &Plan<'_>) -> Vec<Vec<String>> {
         }
         AllowTables::AllTables => Vec::new(),
         AllowTables::FkRelatedTables => {
-            // union-find over foreign keys between generated tables
+            // union-find over foreign keys between generated tables, and into other profiles'
+            for (_, parent) in foreign {
+                if !idents.contains(parent) {
+                    idents.push(parent.clone());
+                }
+            }
             let index: BTreeMap<&str, usize> = idents
                 .iter()
                 .enumerate()
@@ -311,14 +392,20 @@ fn allow_groups(plan: &Plan<'_>) -> Vec<Vec<String>> {
                 }
                 r
             }
+            let mut edges: Vec<(usize, usize)> = Vec::new();
             for t in &plan.tables {
                 for fk in &t.t.foreign_keys {
                     if let Some(other) = plan.table(&fk.referred_schema, &fk.referred_table) {
-                        let (a, b) = (index[t.ident.as_str()], index[other.ident.as_str()]);
-                        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                        parent[ra] = rb;
+                        edges.push((index[t.ident.as_str()], index[other.ident.as_str()]));
                     }
                 }
+            }
+            for (child, p) in foreign {
+                edges.push((index[child.as_str()], index[p.as_str()]));
+            }
+            for (a, b) in edges {
+                let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+                parent[ra] = rb;
             }
             let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
             for (i, ident) in idents.iter().enumerate() {
