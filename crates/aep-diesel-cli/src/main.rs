@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use aep_diesel::inspect::Filter;
 use aep_diesel::{ConnectOptions, Engine, SchemaModel};
-use aep_diesel_codegen::{Options, generate};
+use aep_diesel_codegen::{Options, Profiles, generate_profiles};
 use clap::{Args, Parser, Subcommand};
 
 /// What can stop the command. Printed with its whole chain of causes.
@@ -131,6 +131,10 @@ enum Command {
         /// or view) instead of modules; overrides `[aep_diesel.crate] name`.
         #[arg(long = "crate", value_name = "NAME")]
         package: Option<String>,
+        /// Generate only this print-schema profile (`[print_schema.NAME]`; `default` is
+        /// `[print_schema]`); repeat for several. Default: every profile.
+        #[arg(long = "schema-key", value_name = "NAME")]
+        schema_key: Vec<String>,
     },
 }
 
@@ -276,28 +280,45 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             check,
             save_model,
             package,
+            schema_key,
         } => {
-            let mut options = if config.exists() {
-                Options::from_file(&config)?
+            let mut profiles = if config.exists() {
+                Profiles::from_file(&config)?
             } else if config.as_os_str() == "diesel.toml" {
-                Options::default()
+                Profiles::single(Options::default())
             } else {
                 return Err(CliError::Usage(format!(
                     "{} does not exist",
                     config.display()
                 )));
             };
-            if let Some(dir) = out {
-                options.output_dir = dir;
+            if !schema_key.is_empty() {
+                profiles.select(&schema_key)?;
             }
-            if let Some(name) = package {
-                options.package = Some(match options.package.take() {
-                    Some(mut p) => {
-                        p.name = name;
-                        p
-                    }
-                    None => aep_diesel_codegen::config::Package::new(name),
-                });
+            if (out.is_some() || package.is_some()) && profiles.len() > 1 {
+                return Err(CliError::Usage(format!(
+                    "--out and --crate apply to one profile; {} has {} ({}): choose one with \
+                     --schema-key",
+                    config.display(),
+                    profiles.len(),
+                    profiles.names().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let only: Vec<String> = profiles.names().map(str::to_string).collect();
+            for name in &only {
+                let options = profiles.get_mut(name).expect("listed");
+                if let Some(dir) = &out {
+                    options.output_dir = dir.clone();
+                }
+                if let Some(name) = &package {
+                    options.package = Some(match options.package.take() {
+                        Some(mut p) => {
+                            p.name = name.clone();
+                            p
+                        }
+                        None => aep_diesel_codegen::config::Package::new(name.clone()),
+                    });
+                }
             }
             let start = Instant::now();
             let model = match &from {
@@ -310,16 +331,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                             source,
                         })?;
                     // A saved model may hold more than this configuration selects.
-                    let filter = options.filter()?;
+                    let filter = profiles.filter()?;
                     let mut model = model;
-                    model.tables.retain(|t| filter.keeps(&t.name, t.kind));
+                    model.tables.retain(|t| filter.keeps_table(t));
                     model
                 }
                 None => {
                     let engine = engine(&cli.conn)?;
                     let inspector = engine.inspect()?;
                     eprintln!("reading the catalog ...");
-                    let model = inspector.reflect(&options.filter()?)?;
+                    let model = inspector.reflect(&profiles.filter()?)?;
                     eprintln!(
                         "read {} relations in {:.0?} ({} catalog queries)",
                         model.tables.len(),
@@ -334,37 +355,45 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     .map_err(io(format!("writing {}", path.display())))?;
             }
             let gen_start = Instant::now();
-            let generated = generate(&model, &options)?;
+            let generated = generate_profiles(&model, &profiles)?;
             eprintln!(
                 "generated {} files in {:.0?}",
-                generated.files.len(),
+                generated.values().map(|g| g.files.len()).sum::<usize>(),
                 gen_start.elapsed()
             );
-            for w in &generated.warnings {
-                eprintln!("note: {w}");
-            }
-            let dir = &options.output_dir;
-            if check {
-                let stale = generated.check(dir)?;
-                if stale.is_empty() {
-                    eprintln!("{} is up to date", dir.display());
-                    return Ok(ExitCode::SUCCESS);
+            let mut stale_any = false;
+            for (name, generated) in &generated {
+                let options = profiles.get(name).expect("generated from it");
+                for w in &generated.warnings {
+                    eprintln!("note: {w}");
                 }
-                for p in &stale {
-                    eprintln!("differs: {}", p.display());
+                let dir = &options.output_dir;
+                if check {
+                    let stale = generated.check(dir)?;
+                    if stale.is_empty() {
+                        eprintln!("{} is up to date", dir.display());
+                        continue;
+                    }
+                    for p in &stale {
+                        eprintln!("differs: {}", p.display());
+                    }
+                    eprintln!(
+                        "{} is stale: run `aep-diesel generate` without --check",
+                        dir.display()
+                    );
+                    stale_any = true;
+                    continue;
                 }
+                let changed = generated.write_to(dir)?;
                 eprintln!(
-                    "{} is stale: run `aep-diesel generate` without --check",
-                    dir.display()
+                    "{}: {} files written or removed",
+                    dir.display(),
+                    changed.len()
                 );
+            }
+            if stale_any {
                 return Ok(ExitCode::from(1));
             }
-            let changed = generated.write_to(dir)?;
-            eprintln!(
-                "{}: {} files written or removed",
-                dir.display(),
-                changed.len()
-            );
             Ok(ExitCode::SUCCESS)
         }
     }
