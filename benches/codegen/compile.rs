@@ -56,6 +56,7 @@ fn synthetic_table(i: usize) -> Table {
             identity: None,
             generated: None,
             comment: None,
+            view_nullable: None,
         })
         .collect();
     Table {

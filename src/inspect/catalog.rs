@@ -450,6 +450,7 @@ impl<'c> Catalog<'c> {
                 },
                 generated,
                 comment: c.comment,
+                view_nullable: None,
             });
         }
 
@@ -848,4 +849,125 @@ fn reachable_types(
         }
     }
     seen
+}
+
+#[derive(QueryableByName)]
+struct ViewSourceRow {
+    #[diesel(sql_type = Oid)]
+    oid: u32,
+    #[diesel(sql_type = Nullable<Text>)]
+    def: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct AttRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    not_null: bool,
+}
+
+/// Views nested deeper than this are not followed (a view over a view over …).
+const VIEW_DEPTH: usize = 16;
+
+/// `name` as an SQL identifier, quoted.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Catalog<'_> {
+    /// Fill [`Column::view_nullable`] of every view column in `model` whose nullability its view's
+    /// definition proves (diesel's `experimental_infer_nullable_for_views`). Best effort: a view
+    /// whose definition or sources cannot be read (a server without `pg_get_viewdef`, a view over
+    /// something this does not follow) gets nothing inferred, never an error.
+    pub fn infer_view_nullability(&mut self, model: &mut SchemaModel) {
+        let mut memo: HashMap<u32, Option<Vec<(String, Option<bool>)>>> = HashMap::new();
+        for t in model.tables.iter_mut().filter(|t| t.kind.is_view()) {
+            let name = format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name));
+            let Some(cols) = self.relation(&name, 0, &mut memo) else {
+                continue;
+            };
+            // the catalog's columns and the inferred ones must be the same list
+            if cols.len() != t.columns.len()
+                || cols.iter().zip(&t.columns).any(|((n, _), c)| *n != c.name)
+            {
+                continue;
+            }
+            for (c, (_, inferred)) in t.columns.iter_mut().zip(cols) {
+                c.view_nullable = inferred;
+            }
+        }
+    }
+
+    /// The columns of the relation `regclass` names (as `to_regclass` resolves it, so through the
+    /// search path when unqualified, as the view's definition means it): for a view, the inferred
+    /// nullability; for anything else, the catalog's (`Some`). `None` when it cannot be read.
+    fn relation(
+        &mut self,
+        regclass: &str,
+        depth: usize,
+        memo: &mut HashMap<u32, Option<Vec<(String, Option<bool>)>>>,
+    ) -> Option<Vec<(String, Option<bool>)>> {
+        let rel: ViewSourceRow = self
+            .load(
+                "a view's source",
+                diesel::sql_query(
+                    "SELECT c.oid, CASE WHEN c.relkind IN ('v', 'm') \
+                            THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS def \
+                     FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+                )
+                .bind::<Text, _>(regclass.to_string()),
+            )
+            .ok()?
+            .pop()?;
+        if let Some(known) = memo.get(&rel.oid) {
+            return known.clone();
+        }
+        // a cycle or a chain too deep: nothing inferred
+        memo.insert(rel.oid, None);
+        let atts: Vec<AttRow> = self
+            .load(
+                "a view's source columns",
+                diesel::sql_query(
+                    "SELECT a.attname::text AS name, a.attnotnull AS not_null \
+                     FROM pg_catalog.pg_attribute a \
+                     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
+                     ORDER BY a.attnum",
+                )
+                .bind::<Oid, _>(rel.oid),
+            )
+            .ok()?;
+        let cols = match rel.def {
+            None => Some(
+                atts.into_iter()
+                    .map(|a| (a.name, Some(!a.not_null)))
+                    .collect::<Vec<_>>(),
+            ),
+            Some(_) if depth >= VIEW_DEPTH => None,
+            Some(def) => {
+                let mut lookup = |schema: Option<&str>, name: &str| {
+                    let regclass = match schema {
+                        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
+                        None => quote_ident(name),
+                    };
+                    self.relation(&regclass, depth + 1, memo).map(|cols| {
+                        cols.into_iter()
+                            .map(
+                                |(name, nullable)| aep_diesel_schema::view_infer::SourceColumn {
+                                    name,
+                                    // not proven NOT NULL: may be NULL
+                                    nullable: nullable.unwrap_or(true),
+                                },
+                            )
+                            .collect()
+                    })
+                };
+                aep_diesel_schema::view_infer::infer(&def, &mut lookup)
+                    .filter(|inferred| inferred.len() == atts.len())
+                    .map(|inferred| atts.into_iter().map(|a| a.name).zip(inferred).collect())
+            }
+        };
+        memo.insert(rel.oid, cols.clone());
+        cols
+    }
 }

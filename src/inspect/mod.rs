@@ -143,9 +143,13 @@ impl Inspector {
             filter.schemas().to_vec()
         };
         self.with_catalog(|cat| {
-            cat.reflect(database, default_schema, &schemas, &|_, name, kind| {
+            let mut model = cat.reflect(database, default_schema, &schemas, &|_, name, kind| {
                 filter.keeps(name, kind)
-            })
+            })?;
+            if filter.infers_view_nullability() {
+                cat.infer_view_nullability(&mut model);
+            }
+            Ok(model)
         })
     }
 

@@ -10,6 +10,15 @@
 //! column_sorting = "ordinal_position"        # or "name"
 //! import_types = ["diesel::sql_types::*"]
 //! custom_type_derives = ["diesel::query_builder::QueryId", "Clone"]
+//! custom_enum_derives = ["serde::Serialize"]      # added to the Rust enums' own derives
+//! generate_rust_enum_definitions = true
+//! generate_missing_sql_type_definitions = true
+//! except_custom_type_definitions = ["^MyOwnType$"] # named bare in table!, defined by you
+//! pg_domains_as_custom_types = ["^posinteger$"]    # a marker of its own, read as the base type
+//! include_views = true
+//! experimental_infer_nullable_for_views = true
+//! allow_tables_to_appear_in_same_query_config = "fk_related_tables"
+//! patch_file = "schema.patch"                      # applied to schema.rs; no models then
 //!
 //! [aep_diesel]
 //! output_dir = "src/db"                     # overrides the directory of `file`
@@ -29,6 +38,9 @@
 //! [aep_diesel.crate.dependencies]            # extra dependencies, e.g. for `derives`
 //! my_derives = { path = "../my_derives" }
 //! ```
+//!
+//! Profiles (`[print_schema.NAME]` sections, each with the `[print_schema]` keys) are read by
+//! [`Profiles`]; each writes its own directory.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -114,6 +126,12 @@ pub struct Options {
     pub(crate) elsewhere: Vec<Elsewhere>,
     /// A profile without `schema` among profiles that set one: only the default schema's tables.
     pub(crate) only_default_schema: bool,
+    /// Infer the nullability of view columns from the views' definitions (print-schema's
+    /// `experimental_infer_nullable_for_views`): a column read straight from a NOT NULL column
+    /// (not on the nullable side of an outer join), or a constant, is NOT NULL; anything not
+    /// proven keeps the catalog's answer (nullable). Needs a model reflected with this on (it asks
+    /// [`aep_diesel_schema::Filter::infer_view_nullability`]). Default: false.
+    pub experimental_infer_nullable_for_views: bool,
     /// A unified diff applied to the generated schema module (print-schema's `patch_file`); a
     /// patch that does not apply is an error. Relative to the `diesel.toml`. Default: none.
     pub patch_file: Option<PathBuf>,
@@ -360,13 +378,14 @@ impl Profiles {
             return o.filter();
         }
         let mut schemas = BTreeSet::new();
-        let mut views = false;
+        let (mut views, mut infer) = (false, false);
         for o in self.profiles.values() {
             let _ = o.filter()?;
             schemas.insert(o.schema.clone());
             views |= o.views;
+            infer |= o.views && o.experimental_infer_nullable_for_views;
         }
-        let mut f = Filter::new().views(views);
+        let mut f = Filter::new().views(views).infer_view_nullability(infer);
         // with a profile on the default schema the reflection must cover it too: name no
         // schema, which reads the default one, only when every profile is on it
         if schemas.len() == 1 && schemas.contains(&None) {
@@ -410,6 +429,7 @@ impl Default for Options {
             except_custom_type_definitions: Vec::new(),
             pg_domains_as_custom_types: Vec::new(),
             patch_file: None,
+            experimental_infer_nullable_for_views: false,
             elsewhere: Vec::new(),
             only_default_schema: false,
             views: true,
@@ -456,6 +476,7 @@ struct PrintSchema {
     #[serde(default)]
     pg_domains_as_custom_types: Vec<String>,
     patch_file: Option<PathBuf>,
+    experimental_infer_nullable_for_views: Option<bool>,
     #[serde(flatten)]
     other: BTreeMap<String, toml::Value>,
 }
@@ -500,17 +521,10 @@ struct PackageToml {
 
 /// `[print_schema]` keys of diesel that aep-diesel does not apply (yet), refused rather than
 /// ignored, each with the reason.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "sqlite_integer_primary_key_is_bigint",
-        "applies to SQLite only; aep-diesel reads PostgreSQL-wire databases",
-    ),
-    (
-        "experimental_infer_nullable_for_views",
-        "is a diesel print-schema option aep-diesel does not apply yet: view columns are \
-         nullable as the catalog says",
-    ),
-];
+const UNSUPPORTED: &[(&str, &str)] = &[(
+    "sqlite_integer_primary_key_is_bigint",
+    "applies to SQLite only; aep-diesel reads PostgreSQL-wire databases",
+)];
 
 /// One setting that `[print_schema]` and `[aep_diesel]` can both give: either one, or both alike.
 fn same_setting<T: PartialEq>(
@@ -606,103 +620,105 @@ fn build(p: PrintSchema, a: AepSection) -> Result<Options> {
         };
         return Err(Error::setting(format!("[print_schema] {key}"), why));
     }
-        let mut o = Options::default();
-        if let Some(file) = &p.file {
-            if let Some(dir) = file.parent() {
-                o.output_dir = dir.to_path_buf();
-            }
-            if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
-                o.schema_file = name.to_string();
-            }
+    let mut o = Options::default();
+    if let Some(file) = &p.file {
+        if let Some(dir) = file.parent() {
+            o.output_dir = dir.to_path_buf();
         }
-        o.schema = p.schema;
-        o.only_tables = p.filter.only_tables;
-        o.except_tables = p.filter.except_tables;
-        match p.with_docs {
-            None => {}
-            Some(toml::Value::Boolean(b)) => o.with_docs = b,
-            Some(toml::Value::String(s)) => {
-                o.with_docs = !matches!(s.as_str(), "no-doc-comments" | "false");
-            }
-            Some(other) => {
-                return Err(Error::setting(
-                    "[print_schema] with_docs",
-                    format!("must be a boolean, not {other}"),
-                ));
-            }
+        if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+            o.schema_file = name.to_string();
         }
-        if let Some(c) = p.column_sorting {
-            o.column_sorting = c;
+    }
+    o.schema = p.schema;
+    o.only_tables = p.filter.only_tables;
+    o.except_tables = p.filter.except_tables;
+    match p.with_docs {
+        None => {}
+        Some(toml::Value::Boolean(b)) => o.with_docs = b,
+        Some(toml::Value::String(s)) => {
+            o.with_docs = !matches!(s.as_str(), "no-doc-comments" | "false");
         }
-        if let Some(i) = p.import_types {
-            o.import_types = i;
+        Some(other) => {
+            return Err(Error::setting(
+                "[print_schema] with_docs",
+                format!("must be a boolean, not {other}"),
+            ));
         }
-        if let Some(d) = p.custom_type_derives {
-            o.custom_type_derives = d;
+    }
+    if let Some(c) = p.column_sorting {
+        o.column_sorting = c;
+    }
+    if let Some(i) = p.import_types {
+        o.import_types = i;
+    }
+    if let Some(d) = p.custom_type_derives {
+        o.custom_type_derives = d;
+    }
+    if let Some(d) = p.custom_enum_derives {
+        o.custom_enum_derives = d;
+    }
+    if let Some(g) = p.generate_rust_enum_definitions {
+        o.generate_rust_enum_definitions = g;
+    }
+    if let Some(g) = p.generate_missing_sql_type_definitions {
+        o.generate_missing_sql_type_definitions = g;
+    }
+    o.except_custom_type_definitions = p.except_custom_type_definitions;
+    o.pg_domains_as_custom_types = p.pg_domains_as_custom_types;
+    o.patch_file = p.patch_file;
+    o.experimental_infer_nullable_for_views =
+        p.experimental_infer_nullable_for_views.unwrap_or(false);
+    if let Some(dir) = a.output_dir {
+        o.output_dir = dir;
+    }
+    o.derives = a.derives;
+    // print-schema's keys and aep-diesel's say the same things: either, or both alike.
+    if let Some(v) = same_setting(("include_views", p.include_views), ("views", a.views))? {
+        o.views = v;
+    }
+    if let Some(at) = same_setting(
+        (
+            "allow_tables_to_appear_in_same_query_config",
+            p.allow_tables_to_appear_in_same_query_config,
+        ),
+        (
+            "allow_tables_to_appear_in_same_query",
+            a.allow_tables_to_appear_in_same_query,
+        ),
+    )? {
+        o.allow_tables = at;
+    }
+    o.read_only_tables = a.read_only_tables;
+    o.query_service_writable = a.query_service_writable;
+    o.keys = a.keys;
+    o.types = a.types;
+    if let Some(p) = a.package {
+        let mut package = Package::new(p.name);
+        if let Some(v) = p.aep_diesel {
+            package.aep_diesel = v.to_string();
         }
-        if let Some(d) = p.custom_enum_derives {
-            o.custom_enum_derives = d;
+        package.dependencies = p
+            .dependencies
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        package.validate()?;
+        o.package = Some(package);
+    }
+    for (table, cols) in &o.keys {
+        if cols.is_empty() {
+            return Err(Error::setting(
+                format!("[aep_diesel.keys] {table}"),
+                "lists no columns",
+            ));
         }
-        if let Some(g) = p.generate_rust_enum_definitions {
-            o.generate_rust_enum_definitions = g;
-        }
-        if let Some(g) = p.generate_missing_sql_type_definitions {
-            o.generate_missing_sql_type_definitions = g;
-        }
-        o.except_custom_type_definitions = p.except_custom_type_definitions;
-        o.pg_domains_as_custom_types = p.pg_domains_as_custom_types;
-        o.patch_file = p.patch_file;
-        if let Some(dir) = a.output_dir {
-            o.output_dir = dir;
-        }
-        o.derives = a.derives;
-        // print-schema's keys and aep-diesel's say the same things: either, or both alike.
-        if let Some(v) = same_setting(("include_views", p.include_views), ("views", a.views))? {
-            o.views = v;
-        }
-        if let Some(at) = same_setting(
-            (
-                "allow_tables_to_appear_in_same_query_config",
-                p.allow_tables_to_appear_in_same_query_config,
-            ),
-            (
-                "allow_tables_to_appear_in_same_query",
-                a.allow_tables_to_appear_in_same_query,
-            ),
-        )? {
-            o.allow_tables = at;
-        }
-        o.read_only_tables = a.read_only_tables;
-        o.query_service_writable = a.query_service_writable;
-        o.keys = a.keys;
-        o.types = a.types;
-        if let Some(p) = a.package {
-            let mut package = Package::new(p.name);
-            if let Some(v) = p.aep_diesel {
-                package.aep_diesel = v.to_string();
-            }
-            package.dependencies = p
-                .dependencies
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect();
-            package.validate()?;
-            o.package = Some(package);
-        }
-        for (table, cols) in &o.keys {
-            if cols.is_empty() {
-                return Err(Error::setting(
-                    format!("[aep_diesel.keys] {table}"),
-                    "lists no columns",
-                ));
-            }
-        }
-        let _ = o.filter()?; // validate the regexes now
-        o.read_only_matcher()?;
-        o.query_service_writable_matcher()?;
-        o.except_custom_types_matcher()?;
-        o.domains_matcher()?;
-        Ok(o)
+    }
+    let _ = o.filter()?; // validate the regexes now
+    o.read_only_matcher()?;
+    o.query_service_writable_matcher()?;
+    o.except_custom_types_matcher()?;
+    o.domains_matcher()?;
+    Ok(o)
 }
 
 impl Options {
@@ -753,7 +769,8 @@ impl Options {
         let mut f = Filter::new()
             .only_tables(&self.only_tables)?
             .except_tables(&self.except_tables)?
-            .views(self.views);
+            .views(self.views)
+            .infer_view_nullability(self.views && self.experimental_infer_nullable_for_views);
         if let Some(s) = &self.schema {
             f = f.schema(s.clone());
         }
@@ -872,6 +889,50 @@ mod tests {
             err("[aep_diesel.crate]\nname = \"9 lives\"").contains("[aep_diesel.crate] name must")
         );
         assert!(err("[aep_diesel.crate]\nversion = \"1\"").contains("version"));
+    }
+
+    #[test]
+    fn profiles_are_read_as_diesel_reads_them() {
+        let two = "[print_schema.user1]\nfile = \"src/schema1.rs\"\nschema = \"game\"\n\
+                   [print_schema.user2]\nfile = \"src/schema2.rs\"\nfilter = { only_tables = [\"a\"] }\n";
+        let p = Profiles::from_toml(two).unwrap();
+        // no top-level key: no default profile; one directory per profile
+        assert_eq!(p.names().collect::<Vec<_>>(), ["user1", "user2"]);
+        assert_eq!(p.get("user1").unwrap().output_dir, Path::new("src/schema1"));
+        assert_eq!(p.get("user1").unwrap().schema.as_deref(), Some("game"));
+        assert_eq!(p.get("user2").unwrap().only_tables, ["a"]);
+        // a single profile reads as before, and Options refuses a file with profiles
+        assert!(
+            Options::from_toml(two)
+                .unwrap_err()
+                .to_string()
+                .contains("[print_schema.user1]")
+        );
+        // a top-level filter (an inline table) is a default profile's key, not a profile
+        let p = Profiles::from_toml(&format!(
+            "[print_schema]\nfilter = {{ only_tables = [\"x\"] }}\n{two}"
+        ))
+        .unwrap();
+        assert_eq!(p.names().collect::<Vec<_>>(), ["default", "user1", "user2"]);
+        let one = Profiles::from_toml("[print_schema]\nfile = \"src/db/schema.rs\"\n").unwrap();
+        assert_eq!(one.get("default").unwrap().output_dir, Path::new("src/db"));
+        // selection, and errors naming the profile
+        let mut p = Profiles::from_toml(two).unwrap();
+        let e = p.select(&["user3"]).unwrap_err().to_string();
+        assert!(e.contains("user3") && e.contains("user1, user2"), "{e}");
+        p.select(&["user2"]).unwrap();
+        assert_eq!(p.len(), 1);
+        let e = Profiles::from_toml("[print_schema.user1]\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[print_schema.user1] bogus"), "{e}");
+        let e = Profiles::from_toml(&format!("{two}[aep_diesel.crate]\nname = \"x\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("profiles"), "{e}");
+        // the reflection covers every profile's schema
+        let f = Profiles::from_toml(two).unwrap().filter().unwrap();
+        assert_eq!(f.schemas(), ["game", "public"]);
     }
 
     #[test]

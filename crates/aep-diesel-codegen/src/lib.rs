@@ -513,6 +513,14 @@ fn render_mod(plan: &Plan<'_>, schema_file: &str, has_types: bool) -> String {
     s
 }
 
+/// Whether a column may be NULL, as the generated code says.
+fn column_nullable(opts: &Options, t: &Table, c: &Column) -> bool {
+    if opts.experimental_infer_nullable_for_views && t.kind.is_view() {
+        return c.view_nullable.unwrap_or(c.nullable);
+    }
+    c.nullable
+}
+
 /// A schema's identifier: table! takes it as its SQL name, so it must be the name itself where
 /// that is a valid identifier.
 fn schema_ident(schema: &str) -> String {
@@ -529,6 +537,9 @@ pub(crate) struct ColPlan<'a> {
     /// The models' field name (snake_case).
     pub field: String,
     pub mapped: Mapped,
+    /// Whether the column may be NULL: the catalog's answer, or for a view column with
+    /// `experimental_infer_nullable_for_views` the one inferred from the view's definition.
+    pub nullable: bool,
 }
 
 impl ColPlan<'_> {
@@ -536,12 +547,12 @@ impl ColPlan<'_> {
     /// the server, and no writable Rust type. An insert struct without it could only fail.
     pub fn blocks_inserts(&self) -> bool {
         let writable = self.mapped.writable && self.mapped.rust.is_some();
-        !(self.c.nullable || self.c.server_filled() || writable)
+        !(self.nullable || self.c.server_filled() || writable)
     }
 
     /// The Diesel SQL type with nullability.
     pub fn sql(&self) -> Sql {
-        if self.c.nullable {
+        if self.nullable {
             Sql::Nullable(Box::new(self.mapped.sql.clone()))
         } else {
             self.mapped.sql.clone()
@@ -551,7 +562,7 @@ impl ColPlan<'_> {
     /// The Rust type for reading, with nullability, with `custom` before generated types.
     pub fn rust(&self, custom: &str) -> Option<String> {
         let r = self.mapped.rust.as_ref()?.render(custom);
-        Some(if self.c.nullable {
+        Some(if self.nullable {
             format!("Option<{r}>")
         } else {
             r
@@ -1268,6 +1279,7 @@ fn plan_table<'a>(
             ident: col_idents.claim(naming::table_macro_ident(&c.name, Some(&ident), &reserved)),
             field: fields.claim(snake(&c.name)),
             mapped,
+            nullable: column_nullable(opts, t, c),
         };
         let no_inserts = if col.blocks_inserts() {
             "; it is NOT NULL without a default, so the model has no insert struct"

@@ -29,7 +29,7 @@ fn insert_fields<'p>(t: &'p TablePlan<'_>) -> Vec<(&'p ColPlan<'p>, String)> {
         .filter(|c| !c.c.read_only() && c.mapped.writable && c.mapped.rust.is_some())
         .map(|c| {
             let inner = c.rust_inner(TYPES).expect("known type");
-            let ty = if c.c.nullable || c.c.server_filled() {
+            let ty = if c.nullable || c.c.server_filled() {
                 format!("Option<{inner}>")
             } else {
                 inner
@@ -49,7 +49,7 @@ fn change_fields<'p>(t: &'p TablePlan<'_>, key: usize) -> Vec<(&'p ColPlan<'p>, 
         })
         .map(|(_, c)| {
             let inner = c.rust_inner(TYPES).expect("known type");
-            let ty = if c.c.nullable {
+            let ty = if c.nullable {
                 format!("Option<Option<{inner}>>")
             } else {
                 format!("Option<{inner}>")
@@ -233,7 +233,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         } else {
             format!("self.{}.clone()", c.field)
         };
-        let value = if c.c.nullable {
+        let value = if c.nullable {
             value
         } else {
             format!("Some({value})")
@@ -358,7 +358,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         s.push('\n');
         s.push_str("    fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {\n");
         for (c, _) in &changes {
-            let call = if c.c.nullable { "nullable" } else { "column" };
+            let call = if c.nullable { "nullable" } else { "column" };
             s.push_str(&layout::call(
                 "        ",
                 &format!("w.{call}::<sql::{}, _>", c.ident),

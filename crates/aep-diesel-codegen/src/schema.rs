@@ -270,9 +270,12 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<(String, String, String)>, Vec<
         for fk in &t.t.foreign_keys {
             let parent = match plan.table(&fk.referred_schema, &fk.referred_table) {
                 Some(p) => Parent::Here(p),
-                None => match plan.opts.elsewhere.iter().find(|e| {
-                    e.schema == fk.referred_schema && e.name == fk.referred_table
-                }) {
+                None => match plan
+                    .opts
+                    .elsewhere
+                    .iter()
+                    .find(|e| e.schema == fk.referred_schema && e.name == fk.referred_table)
+                {
                     Some(e) => Parent::Elsewhere(e),
                     None => continue,
                 },

@@ -18,6 +18,7 @@
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+pub mod view_infer;
 
 /// Everything an introspection read (`aep_diesel::inspect::Inspector::reflect`): tables, views and their columns,
 /// keys, indexes and constraints, and the custom types they use. Ordered deterministically (by schema,
@@ -204,6 +205,11 @@ pub struct Column {
     pub generated: Option<String>,
     /// `COMMENT ON COLUMN`, if any.
     pub comment: Option<String>,
+    /// For a view column reflected with [`Filter::infer_view_nullability`]: whether it may be NULL
+    /// as inferred from the view's definition (`Some(false)`: proven NOT NULL); `None` when not
+    /// inferred. `nullable` stays the catalog's answer, which for a view column is always true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_nullable: Option<bool>,
 }
 
 impl Column {
@@ -507,6 +513,7 @@ pub struct Filter {
     only: Vec<Regex>,
     except: Vec<Regex>,
     views: Option<bool>,
+    infer_views: bool,
 }
 
 impl Filter {
@@ -548,6 +555,20 @@ impl Filter {
     pub fn views(mut self, on: bool) -> Self {
         self.views = Some(on);
         self
+    }
+
+    /// Also infer the nullability of view columns from the views' definitions
+    /// ([`Column::view_nullable`]; diesel's `experimental_infer_nullable_for_views`). Costs a few
+    /// catalog queries per view; best effort: a view that cannot be read gets nothing inferred.
+    /// Default: false.
+    pub fn infer_view_nullability(mut self, on: bool) -> Self {
+        self.infer_views = on;
+        self
+    }
+
+    /// Whether view nullability is to be inferred.
+    pub fn infers_view_nullability(&self) -> bool {
+        self.infer_views
     }
 
     /// The schemas asked for (empty: the connection's default schema).
@@ -640,6 +661,7 @@ mod tests {
             identity: None,
             generated: None,
             comment: None,
+            view_nullable: None,
         }
     }
 
