@@ -867,6 +867,10 @@ struct AttRow {
     not_null: bool,
 }
 
+/// A relation's columns with their nullability (`None`: not proven), by relation OID; `None` for a
+/// relation that could not be read (or is being read: a cycle).
+type ViewMemo = HashMap<u32, Option<Vec<(String, Option<bool>)>>>;
+
 /// Views nested deeper than this are not followed (a view over a view over …).
 const VIEW_DEPTH: usize = 16;
 
@@ -881,7 +885,7 @@ impl Catalog<'_> {
     /// whose definition or sources cannot be read (a server without `pg_get_viewdef`, a view over
     /// something this does not follow) gets nothing inferred, never an error.
     pub fn infer_view_nullability(&mut self, model: &mut SchemaModel) {
-        let mut memo: HashMap<u32, Option<Vec<(String, Option<bool>)>>> = HashMap::new();
+        let mut memo: ViewMemo = HashMap::new();
         for t in model.tables.iter_mut().filter(|t| t.kind.is_view()) {
             let name = format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name));
             let Some(cols) = self.relation(&name, 0, &mut memo) else {
@@ -906,7 +910,7 @@ impl Catalog<'_> {
         &mut self,
         regclass: &str,
         depth: usize,
-        memo: &mut HashMap<u32, Option<Vec<(String, Option<bool>)>>>,
+        memo: &mut ViewMemo,
     ) -> Option<Vec<(String, Option<bool>)>> {
         let rel: ViewSourceRow = self
             .load(

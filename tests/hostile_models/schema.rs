@@ -91,7 +91,7 @@ diesel::table! {
         a_b -> Nullable<Text>,
         #[sql_name = "a.b"]
         a_b_2 -> Nullable<Text>,
-        #[sql_name = "quote\"d"]
+        #[sql_name = r#"quote"d"#]
         quote_d -> Nullable<Text>,
         UPPER -> Nullable<Text>,
         MixedCase -> Nullable<Text>,
@@ -161,11 +161,11 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use super::sql_types::OuterThing;
-    use super::sql_types::Point;
-    use super::sql_types::Tsvector;
-    use super::sql_types::WeirdEnum;
     use super::sql_types::Xml;
+    use super::sql_types::Tsvector;
+    use super::sql_types::Point;
+    use super::sql_types::OuterThing;
+    use super::sql_types::WeirdEnum;
 
     odd_types (id) {
         id -> Int4,
@@ -326,5 +326,9 @@ diesel::table! {
         c64 -> Nullable<Int4>,
     }
 }
+
+// allow_tables_to_appear_in_same_query!: one per group of tables joined by foreign keys, so
+// thousands of datasets compile; print-schema's default, every table in one, is
+// allow_tables_to_appear_in_same_query_config = "all_tables".
 
 diesel::allow_tables_to_appear_in_same_query!(child, parent, table_,);

@@ -253,9 +253,35 @@ pub fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// `s` as a Rust string literal the way print-schema writes names in `schema.rs`: a raw string
+/// (with one `#` more than the text holds) when it contains a quote, so the name reads as it is.
+/// Text with a control character keeps the escaped form (a raw string cannot hold a bare CR).
+pub fn schema_lit(s: &str) -> String {
+    if s.contains('"') && !s.chars().any(char::is_control) {
+        let hashes = "#".repeat(s.matches('#').count() + 1);
+        return format!("r{hashes}\"{s}\"{hashes}");
+    }
+    lit(s)
+}
+
 /// `s` as a single line for a `///` or `//` comment.
 pub fn doc_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::schema_lit;
+
+    #[test]
+    fn names_with_quotes_are_raw_strings_that_hold_them() {
+        assert_eq!(schema_lit("plain"), "\"plain\"");
+        assert_eq!(schema_lit("a\"b"), "r#\"a\"b\"#");
+        // more hashes than the text holds, so `"#` inside cannot end it
+        assert_eq!(schema_lit("x\"# y"), "r##\"x\"# y\"##");
+        assert_eq!(schema_lit("a\"\r"), "\"a\\\"\\r\"");
+        assert_eq!(schema_lit("back\\slash"), "\"back\\\\slash\"");
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::layout;
-use super::naming::{doc_line, lit};
+use super::naming::{doc_line, schema_lit as lit};
 use super::{HEADER, Plan, TablePlan};
 use crate::config::AllowTables;
 use aep_diesel_schema::TypeDef;
@@ -93,7 +93,19 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
         .filter(|(_, p, _)| uses.iter().any(|(_, a)| a == p))
         .map(|(c, p, _)| (c.clone(), p.clone()))
         .collect();
-    for group in allow_groups(plan, &foreign) {
+    let groups = allow_groups(plan, &foreign);
+    if plan.opts.allow_tables == AllowTables::FkRelatedTables
+        && plan.tables.len() > 1
+        && !(groups.len() == 1 && groups[0].len() == plan.tables.len())
+    {
+        // where aep-diesel differs from print-schema, the file says so
+        s.push_str(
+            "\n// allow_tables_to_appear_in_same_query!: one per group of tables joined by foreign keys, so\n\
+             // thousands of datasets compile; print-schema's default, every table in one, is\n\
+             // allow_tables_to_appear_in_same_query_config = \"all_tables\".\n",
+        );
+    }
+    for group in groups {
         s.push('\n');
         const ALLOW: &str = "diesel::allow_tables_to_appear_in_same_query!";
         if plan.marker_users.is_none() && group.len() <= ALLOW_MACRO_MAX {
@@ -165,16 +177,17 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
         writeln!(s, "    /// The `{}` {what}.", doc_line(name)).unwrap();
         s.push_str(&plan.gate_marker(marker, "    "));
         s.push_str(&layout::derive_attr(&derives.join(", "), "    "));
-        if schema.is_empty() || schema == "public" || schema == "pg_catalog" {
-            writeln!(s, "    #[diesel(postgres_type(name = {}))]", lit(name)).unwrap();
+        let args = if schema.is_empty() || schema == "public" || schema == "pg_catalog" {
+            format!("name = {}", lit(name))
         } else {
-            writeln!(
-                s,
-                "    #[diesel(postgres_type(name = {}, schema = {}))]",
-                lit(name),
-                lit(schema)
-            )
-            .unwrap();
+            format!("name = {}, schema = {}", lit(name), lit(schema))
+        };
+        let one = format!("    #[diesel(postgres_type({args}))]");
+        if one.chars().count() <= layout::MAX_WIDTH {
+            writeln!(s, "{one}").unwrap();
+        } else {
+            // rustfmt's layout of an attribute too long for a line
+            writeln!(s, "    #[diesel(postgres_type(\n        {args}\n    ))]").unwrap();
         }
         writeln!(s, "    pub struct {marker};").unwrap();
     }
@@ -252,6 +265,9 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
     s.push_str("    }\n}\n");
 }
 
+/// `(child, parent, fk column)` of one `joinable!`.
+pub(crate) type Joinable = (String, String, String);
+
 /// A foreign key's parent: a table of this generation, or one another profile generates.
 enum Parent<'p> {
     Here(&'p TablePlan<'p>),
@@ -262,7 +278,7 @@ enum Parent<'p> {
 /// print-schema, a pair of tables joined by more than one foreign key gets none: which one a join
 /// means is the caller's to say (`.on(…)`). A parent another profile generates is named by the
 /// alias its `use` line gives it (the second list: `(path, alias)`).
-pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<(String, String, String)>, Vec<(String, String)>) {
+pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<Joinable>, Vec<(String, String)>) {
     let mut out = BTreeMap::new();
     let mut uses: BTreeMap<String, String> = BTreeMap::new();
     let local: BTreeSet<&str> = plan.tables.iter().map(|t| t.ident.as_str()).collect();

@@ -140,10 +140,10 @@ diesel::table! {
 #[cfg(feature = "luma_web_data")]
 diesel::table! {
     use diesel::sql_types::*;
-    use super::sql_types::DeviceKind;
-    use super::sql_types::LumaWebDataCommerce;
     use super::sql_types::LumaWebDataWeb;
+    use super::sql_types::LumaWebDataCommerce;
     use super::sql_types::ProductlistitemsE;
+    use super::sql_types::DeviceKind;
 
     /// Luma web events (ExperienceEvent dataset)
     luma_web_data (_id) {
@@ -222,6 +222,10 @@ diesel::table! {
 diesel::joinable!(order_items -> orders (order_id));
 #[cfg(all(feature = "orders", feature = "customers"))]
 diesel::joinable!(orders -> customers (customer_id));
+
+// allow_tables_to_appear_in_same_query!: one per group of tables joined by foreign keys, so
+// thousands of datasets compile; print-schema's default, every table in one, is
+// allow_tables_to_appear_in_same_query_config = "all_tables".
 
 #[cfg(all(feature = "customers", feature = "order_items"))]
 diesel::allow_tables_to_appear_in_same_query!(customers, order_items,);

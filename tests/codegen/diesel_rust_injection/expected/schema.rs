@@ -4,7 +4,9 @@
 pub mod sql_types {
     /// The `x"))] } include!(env!("P")); mod y { #[diesel(postgres_type(nam` enum.
     #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
-    #[diesel(postgres_type(name = "x\"))] } include!(env!(\"P\")); mod y { #[diesel(postgres_type(nam"))]
+    #[diesel(postgres_type(
+        name = r##"x"))] } include!(env!("P")); mod y { #[diesel(postgres_type(nam"##
+    ))]
     pub struct XIncludeEnvPModYDieselPostgresTypeNam;
 }
 
@@ -14,7 +16,7 @@ diesel::table! {
 
     tests (id) {
         id -> Int4,
-        #[sql_name = "x\"] } include!(env!(\"P\")); mod y { #[sql_name=\"z"]
+        #[sql_name = r##"x"] } include!(env!("P")); mod y { #[sql_name="z"##]
         x_include_env_P_mod_y_sql_name_z -> Text,
         #[sql_name = "enum"]
         enum_ -> XIncludeEnvPModYDieselPostgresTypeNam,
