@@ -157,16 +157,21 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
     if markers.is_empty() {
         return;
     }
-    // As print-schema: the configured derives replace the default ones, `SqlType` is always there,
-    // and the list is sorted (byte order), so listing a default or `SqlType` never derives twice.
-    let derives: std::collections::BTreeSet<&str> = plan
+    // As diesel_cli 2.3's print-schema: the configured derives replace the default ones, in their
+    // order, and `SqlType` follows unless listed; a repeat is dropped, so listing a derive twice
+    // never derives it twice.
+    let mut derives: Vec<&str> = Vec::new();
+    for d in plan
         .opts
         .custom_type_derives
         .iter()
         .map(String::as_str)
         .chain(["diesel::sql_types::SqlType"])
-        .collect();
-    let derives: Vec<&str> = derives.into_iter().collect();
+    {
+        if !derives.contains(&d) {
+            derives.push(d);
+        }
+    }
     s.push_str("\n/// Marker types for the database's own SQL types.\npub mod sql_types {\n");
     let mut first = true;
     for (marker, (schema, name, what)) in &markers {

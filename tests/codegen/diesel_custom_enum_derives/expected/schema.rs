@@ -3,12 +3,12 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `auto_test_frequency` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "auto_test_frequency"))]
     pub struct AutoTestFrequency;
 
     /// The `auto_test_status` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "auto_test_status"))]
     pub struct AutoTestStatus;
 }

@@ -3,12 +3,12 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `my_type` enum.
-    #[derive(core::fmt::Debug, diesel::sql_types::SqlType)]
+    #[derive(diesel::sql_types::SqlType, core::fmt::Debug)]
     #[diesel(postgres_type(name = "my_type"))]
     pub struct MyType;
 
     /// The `my_type2` enum.
-    #[derive(core::fmt::Debug, diesel::sql_types::SqlType)]
+    #[derive(diesel::sql_types::SqlType, core::fmt::Debug)]
     #[diesel(postgres_type(name = "my_type2"))]
     pub struct MyType2;
 }

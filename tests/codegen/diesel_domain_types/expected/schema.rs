@@ -3,12 +3,12 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `neginteger` domain.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "neginteger"))]
     pub struct Neginteger;
 
     /// The `posinteger` domain.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "posinteger"))]
     pub struct Posinteger;
 }

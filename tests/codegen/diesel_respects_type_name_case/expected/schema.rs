@@ -3,12 +3,12 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `MyType` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "MyType"))]
     pub struct MyType;
 
     /// The `MyType2` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "MyType2"))]
     pub struct MyType2;
 }

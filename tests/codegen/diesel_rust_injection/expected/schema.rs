@@ -3,7 +3,7 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `x"))] } include!(env!("P")); mod y { #[diesel(postgres_type(nam` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(
         name = r##"x"))] } include!(env!("P")); mod y { #[diesel(postgres_type(nam"##
     ))]

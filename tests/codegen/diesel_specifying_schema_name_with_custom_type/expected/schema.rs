@@ -4,7 +4,7 @@ pub mod custom_schema {
     /// Marker types for the database's own SQL types.
     pub mod sql_types {
         /// The `my_enum` enum.
-        #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+        #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
         #[diesel(postgres_type(name = "my_enum", schema = "custom_schema"))]
         pub struct MyEnum;
     }

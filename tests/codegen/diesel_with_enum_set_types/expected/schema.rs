@@ -3,12 +3,12 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `some_enum` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "some_enum"))]
     pub struct SomeEnum;
 
     /// The `some_enum_2` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "some_enum_2"))]
     pub struct SomeEnum2;
 }

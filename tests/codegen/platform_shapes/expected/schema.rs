@@ -3,27 +3,27 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `deep_events_items_e` composite type.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "deep_events_items_e"))]
     pub struct DeepEventsItemsE;
 
     /// The `xdm_level1` composite type.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "xdm_level1"))]
     pub struct XdmLevel1;
 
     /// The `xdm_level2` composite type.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "xdm_level2"))]
     pub struct XdmLevel2;
 
     /// The `xdm_level3` composite type.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "xdm_level3"))]
     pub struct XdmLevel3;
 
     /// The `xdm_level4` composite type.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "xdm_level4"))]
     pub struct XdmLevel4;
 }

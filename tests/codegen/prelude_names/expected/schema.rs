@@ -4,7 +4,7 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `Result` enum.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "Result"))]
     pub struct Result2;
 }

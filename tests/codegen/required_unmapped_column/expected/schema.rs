@@ -3,7 +3,7 @@
 /// Marker types for the database's own SQL types.
 pub mod sql_types {
     /// The `point` type with no built-in mapping.
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "point"))]
     pub struct Point;
 }

@@ -1,0 +1,7 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    User (id) {
+        id -> Int4,
+    }
+}
