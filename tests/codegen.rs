@@ -68,7 +68,7 @@ fn committed_sample_sandbox_models_are_current() {
     ));
     // a composite type nested in another is compiled for the dataset that holds the outer one
     assert!(f("schema.rs").contains(
-        "    #[cfg(feature = \"luma_web_data\")]\n    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]\n    #[diesel(postgres_type(name = \"commerce_order\"))]"
+        "    #[cfg(feature = \"luma_web_data\")]\n    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]\n    #[diesel(postgres_type(name = \"commerce_order\"))]"
     ));
 }
 

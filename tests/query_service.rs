@@ -70,6 +70,20 @@ fn table_names_and_reflection_match_postgres() {
     let direct = common::sandbox();
     let names = direct.inspect().unwrap().table_names(None).unwrap();
     let model = direct.inspect().unwrap().reflect(&Filter::new()).unwrap();
+    // view columns' nullability from the view's definition (print-schema's
+    // experimental_infer_nullable_for_views): customer_id and email come straight from NOT NULL
+    // columns of customers; a count and a coalesce prove nothing
+    let infer = Filter::new().infer_view_nullability(true);
+    let view = |m: &aep_diesel::SchemaModel| -> Vec<Option<bool>> {
+        m.table("customer_order_totals", None)
+            .unwrap()
+            .columns
+            .iter()
+            .map(|c| c.view_nullable)
+            .collect()
+    };
+    let inferred = direct.inspect().unwrap().reflect(&infer).unwrap();
+    assert_eq!(view(&inferred), [Some(false), Some(false), None, None]);
     for (label, qs) in standins() {
         for (i, engine) in engines(label, &qs, "prod:all").into_iter().enumerate() {
             let conn = engine.get().unwrap();
@@ -115,6 +129,11 @@ fn table_names_and_reflection_match_postgres() {
                 }
             }
             assert_eq!(through.types, model.types, "{label}");
+            assert_eq!(
+                view(&inspector.reflect(&infer).unwrap()),
+                view(&inferred),
+                "{label}: view nullability through the stand-in"
+            );
 
             // `aep-diesel generate` keys the dataset by its Data Distiller key alone (no
             // diesel.toml key)

@@ -855,6 +855,8 @@ fn reachable_types(
 struct ViewSourceRow {
     #[diesel(sql_type = Oid)]
     oid: u32,
+    #[diesel(sql_type = Text)]
+    kind: String,
     #[diesel(sql_type = Nullable<Text>)]
     def: Option<String>,
 }
@@ -880,13 +882,18 @@ fn quote_ident(name: &str) -> String {
 }
 
 impl Catalog<'_> {
-    /// Fill [`Column::view_nullable`] of every view column in `model` whose nullability its view's
+    /// Fill [`Column::view_nullable`] of every (plain) view column in `model` whose nullability its view's
     /// definition proves (diesel's `experimental_infer_nullable_for_views`). Best effort: a view
     /// whose definition or sources cannot be read (a server without `pg_get_viewdef`, a view over
     /// something this does not follow) gets nothing inferred, never an error.
     pub fn infer_view_nullability(&mut self, model: &mut SchemaModel) {
         let mut memo: ViewMemo = HashMap::new();
-        for t in model.tables.iter_mut().filter(|t| t.kind.is_view()) {
+        // plain views only: see `relation` on materialized ones
+        for t in model
+            .tables
+            .iter_mut()
+            .filter(|t| t.kind == TableKind::View)
+        {
             let name = format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name));
             let Some(cols) = self.relation(&name, 0, &mut memo) else {
                 continue;
@@ -916,12 +923,15 @@ impl Catalog<'_> {
             .load(
                 "a view's source",
                 diesel::sql_query(
-                    "SELECT c.oid, CASE WHEN c.relkind IN ('v', 'm') \
+                    "SELECT c.oid, c.relkind::text AS kind, CASE WHEN c.relkind = 'v' \
                             THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS def \
                      FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
                 )
                 .bind::<Text, _>(regclass.to_string()),
             )
+            .map_err(|e| {
+                log::warn!("aep-diesel: view nullability not inferred: reading {regclass}: {e}")
+            })
             .ok()?
             .pop()?;
         if let Some(known) = memo.get(&rel.oid) {
@@ -940,8 +950,14 @@ impl Catalog<'_> {
                 )
                 .bind::<Oid, _>(rel.oid),
             )
+            .map_err(|e| {
+                log::warn!("aep-diesel: view nullability not inferred: columns of {regclass}: {e}")
+            })
             .ok()?;
         let cols = match rel.def {
+            // a materialized view holds what its query gave when last refreshed, which today's
+            // constraints of its sources prove nothing about
+            None if rel.kind == "m" => Some(atts.into_iter().map(|a| (a.name, None)).collect()),
             None => Some(
                 atts.into_iter()
                     .map(|a| (a.name, Some(!a.not_null)))

@@ -290,3 +290,66 @@ fn inspect_through_the_query_service_stand_in() {
     assert_eq!((pk.columns, pk.enforced), (vec!["_id".to_string()], false));
     assert!(qs.refusals().is_empty(), "{:?}", qs.refusals());
 }
+
+/// A diesel.toml with print-schema profiles: `generate` writes each profile into its own directory
+/// (the files the generator case holds), `--schema-key` picks some, and the ways to get it wrong are
+/// clear errors.
+#[test]
+fn generate_writes_every_profile_and_schema_key_picks() {
+    let case = root("tests/codegen/diesel_with_multiple_schema_cross_schema_foreign_key");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("diesel.toml");
+    std::fs::copy(case.join("diesel.toml"), &config).unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .args(["generate", "--config"])
+            .arg(&config)
+            .arg("--from")
+            .arg(case.join("schema.json"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let tree = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    ok(run(&[]));
+    // user1 writes src/schema1/, user2 src/schema2/: what the case expects of each profile
+    for (profile, module) in [("user1", "schema1"), ("user2", "schema2")] {
+        assert_eq!(
+            tree(&dir.path().join("src").join(module)),
+            tree(&case.join("expected").join(profile)),
+            "{profile}"
+        );
+    }
+    assert!(run(&["--check"]).status.success());
+    // one profile only
+    std::fs::remove_dir_all(dir.path().join("src")).unwrap();
+    ok(run(&["--schema-key", "user2"]));
+    assert!(dir.path().join("src/schema2/schema2.rs").is_file());
+    assert!(!dir.path().join("src/schema1").exists());
+    // an unknown profile names the ones there are; --out cannot serve two profiles
+    let out = run(&["--schema-key", "user3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("user3") && err.contains("user1, user2"),
+        "{err}"
+    );
+    let out = run(&["--out", "elsewhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--schema-key"));
+}

@@ -124,8 +124,9 @@ pub struct Options {
     /// Tables another print-schema profile generates, which this profile's foreign keys may point
     /// at (set by [`crate::generate_profiles`]).
     pub(crate) elsewhere: Vec<Elsewhere>,
-    /// A profile without `schema` among profiles that set one: only the default schema's tables.
-    pub(crate) only_default_schema: bool,
+    /// A profile's tables are those of this schema only (set by [`crate::generate_profiles`] for a
+    /// profile without `schema`).
+    pub(crate) only_schema: Option<String>,
     /// Infer the nullability of view columns from the views' definitions (print-schema's
     /// `experimental_infer_nullable_for_views`): a column read straight from a NOT NULL column
     /// (not on the nullable side of an outer join), or a constant, is NOT NULL; anything not
@@ -249,6 +250,9 @@ pub(crate) struct Elsewhere {
 #[derive(Debug, Clone)]
 pub struct Profiles {
     profiles: BTreeMap<String, Options>,
+    /// The profiles to generate ([`Profiles::select`]); `None`: all. The others still own their
+    /// tables, so a foreign key into one is joinable just as in a full run.
+    selected: Option<BTreeSet<String>>,
 }
 
 /// The profile name of `[print_schema]` itself, as diesel calls it.
@@ -259,6 +263,7 @@ impl Profiles {
     pub fn single(options: Options) -> Self {
         Profiles {
             profiles: BTreeMap::from([(DEFAULT_PROFILE.to_string(), options)]),
+            selected: None,
         }
     }
 
@@ -287,27 +292,26 @@ impl Profiles {
             .get("print_schema")
             .and_then(|v| v.as_table())
             .is_none_or(|ps| ps.iter().all(|(k, v)| v.is_table() && k != "filter"));
-        let mut profiles = BTreeMap::new();
+        // each profile's options, and whether it names its `file`
+        let mut profiles: BTreeMap<String, (Options, bool)> = BTreeMap::new();
         if top_level_set || named.is_empty() {
-            profiles.insert(
-                DEFAULT_PROFILE.to_string(),
-                build(t.print_schema, t.aep_diesel.clone())?,
-            );
+            let has_file = t.print_schema.file.is_some();
+            let o = build(t.print_schema, t.aep_diesel.clone())?;
+            profiles.insert(DEFAULT_PROFILE.to_string(), (o, has_file));
         }
         for (name, p) in named {
-            let o = build(p, t.aep_diesel.clone())
-                .map_err(|e| prefix(&format!("[print_schema.{name}]"), e))?;
-            profiles.insert(name, o);
+            let has_file = p.file.is_some();
+            let o = build(p, t.aep_diesel.clone()).map_err(|e| Error::InProfile {
+                name: name.clone(),
+                source: Box::new(e),
+            })?;
+            profiles.insert(name, (o, has_file));
         }
-        if profiles.len() > 1 {
-            // one directory per profile, named after its file (or the profile)
-            for (name, o) in profiles.iter_mut() {
-                let stem = Path::new(&o.schema_file)
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or(name)
-                    .to_string();
+        let several = profiles.len() > 1;
+        let mut dirs: BTreeMap<PathBuf, String> = BTreeMap::new();
+        let mut out = BTreeMap::new();
+        for (name, (mut o, has_file)) in profiles {
+            if several {
                 if o.package.is_some() {
                     return Err(Error::setting(
                         "[aep_diesel.crate]",
@@ -315,19 +319,48 @@ impl Profiles {
                          give each profile its own diesel.toml to make crates",
                     ));
                 }
+                // one directory per profile, named after its file (or the profile)
+                let stem = Path::new(&o.schema_file)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .filter(|s| has_file && !s.is_empty())
+                    .unwrap_or(&name)
+                    .to_string();
                 o.output_dir = o.output_dir.join(stem);
+                if let Some(other) = dirs.insert(o.output_dir.clone(), name.clone()) {
+                    return Err(Error::setting(
+                        format!("[print_schema.{name}] file"),
+                        format!(
+                            "writes into {}, as profile {other} does: give the profiles files \
+                             of different names",
+                            o.output_dir.display()
+                        ),
+                    ));
+                }
             }
+            out.insert(name, o);
         }
-        Ok(Profiles { profiles })
+        Ok(Profiles {
+            profiles: out,
+            selected: None,
+        })
     }
 
-    /// The profile names, in order.
+    /// The names of the profiles to generate, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.profiles.keys().map(String::as_str)
+        self.iter().map(|(k, _)| k)
     }
 
-    /// The profiles, in name order.
+    /// The profiles to generate, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Options)> {
+        self.profiles
+            .iter()
+            .filter(|(k, _)| self.selected.as_ref().is_none_or(|s| s.contains(*k)))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every profile, selected or not, in name order.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (&str, &Options)> {
         self.profiles.iter().map(|(k, v)| (k.as_str(), v))
     }
 
@@ -341,8 +374,9 @@ impl Profiles {
         self.profiles.get_mut(name)
     }
 
-    /// Keep only the profiles named (diesel's `--schema-key`); an unknown name is an error naming
-    /// the profiles there are.
+    /// Generate only the profiles named (diesel's `--schema-key`); an unknown name is an error
+    /// naming the profiles there are. The others still own their tables: a foreign key into one
+    /// is written just as in a full run.
     pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
         for n in names {
             if !self.profiles.contains_key(n.as_ref()) {
@@ -350,32 +384,44 @@ impl Profiles {
                     format!("profile {}", n.as_ref()),
                     format!(
                         "is not in the configuration; its profiles are: {}",
-                        self.names().collect::<Vec<_>>().join(", ")
+                        self.profiles
+                            .keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
         }
-        self.profiles
-            .retain(|k, _| names.iter().any(|n| n.as_ref() == k));
+        self.selected = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
         Ok(())
     }
 
-    /// How many profiles there are.
+    /// How many profiles are to be generated.
     pub fn len(&self) -> usize {
-        self.profiles.len()
+        self.iter().count()
     }
 
-    /// Whether there is no profile (never, from a file: `default` at least).
+    /// Whether no profile is to be generated.
     pub fn is_empty(&self) -> bool {
-        self.profiles.is_empty()
+        self.len() == 0
+    }
+
+    /// The schema a profile without `schema` reads: the connection's default one when no profile
+    /// names a schema, else `public`, as diesel has it (its default schema for PostgreSQL).
+    pub(crate) fn unnamed_schema(&self) -> Option<&'static str> {
+        self.profiles
+            .values()
+            .any(|o| o.schema.is_some())
+            .then_some("public")
     }
 
     /// The filter to reflect with so every profile finds its tables: each profile's schema (the
     /// connection's default one where a profile sets none), every relation of them; each profile
     /// then picks its own tables when generating.
     pub fn filter(&self) -> Result<Filter> {
-        if let [(_, o)] = self.profiles.iter().collect::<Vec<_>>().as_slice() {
-            return o.filter();
+        if self.profiles.len() == 1 {
+            return self.profiles.values().next().expect("one").filter();
         }
         let mut schemas = BTreeSet::new();
         let (mut views, mut infer) = (false, false);
@@ -386,26 +432,14 @@ impl Profiles {
             infer |= o.views && o.experimental_infer_nullable_for_views;
         }
         let mut f = Filter::new().views(views).infer_view_nullability(infer);
-        // with a profile on the default schema the reflection must cover it too: name no
-        // schema, which reads the default one, only when every profile is on it
-        if schemas.len() == 1 && schemas.contains(&None) {
-            return Ok(f);
-        }
+        // no profile names a schema: the connection's default one (a filter naming none)
+        let unnamed = self.unnamed_schema();
         for s in schemas {
-            f = f.schema(s.unwrap_or_else(|| "public".to_string()));
+            if let Some(s) = s.or_else(|| unnamed.map(str::to_string)) {
+                f = f.schema(s);
+            }
         }
         Ok(f)
-    }
-}
-
-/// `e` with `what` before it, as the error of one profile.
-fn prefix(what: &str, e: Error) -> Error {
-    match e {
-        Error::Setting { setting, reason } => Error::Setting {
-            setting: format!("{what} {}", setting.trim_start_matches("[print_schema] ")),
-            reason,
-        },
-        other => other,
     }
 }
 
@@ -431,7 +465,7 @@ impl Default for Options {
             patch_file: None,
             experimental_infer_nullable_for_views: false,
             elsewhere: Vec::new(),
-            only_default_schema: false,
+            only_schema: None,
             views: true,
             allow_tables: AllowTables::FkRelatedTables,
             read_only_tables: Vec::new(),
@@ -922,17 +956,29 @@ mod tests {
         assert!(e.contains("user3") && e.contains("user1, user2"), "{e}");
         p.select(&["user2"]).unwrap();
         assert_eq!(p.len(), 1);
-        let e = Profiles::from_toml("[print_schema.user1]\nbogus = 1\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("[print_schema.user1] bogus"), "{e}");
+        assert_eq!(p.names().collect::<Vec<_>>(), ["user2"]);
+        assert_eq!(p.all().count(), 2);
+        let e = Profiles::from_toml("[print_schema.user1]\nbogus = 1\n").unwrap_err();
+        assert!(e.to_string().contains("[print_schema.user1]"), "{e}");
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(cause.contains("bogus is not a known"), "{cause}");
+        let e = Profiles::from_toml("[print_schema.user1]\nfilter = { only_tables = [\"(\"] }\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("[print_schema.user1]"), "{e}");
+        // two profiles writing one directory
+        let e = Profiles::from_toml(
+            "[print_schema.a]\nfile = \"src/s.rs\"\n[print_schema.b]\nfile = \"src/s.rs\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("as profile a does"), "{e}");
         let e = Profiles::from_toml(&format!("{two}[aep_diesel.crate]\nname = \"x\"\n"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("profiles"), "{e}");
         // the reflection covers every profile's schema
         let f = Profiles::from_toml(two).unwrap().filter().unwrap();
-        assert_eq!(f.schemas(), ["game", "public"]);
+        assert_eq!(f.schemas(), ["public", "game"]);
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// An error in one print-schema profile (`[print_schema.NAME]`); `source` says what.
+    #[error("in [print_schema.{name}]")]
+    InProfile {
+        /// The profile's name.
+        name: String,
+        /// What went wrong in it.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A file or directory operation failed.
     #[error("{context}")]
     Io {

@@ -296,59 +296,84 @@ pub fn generate_profiles(
     model: &SchemaModel,
     profiles: &Profiles,
 ) -> Result<BTreeMap<String, Generated>> {
-    if profiles.len() == 1 {
-        let (name, o) = profiles.iter().next().expect("one profile");
-        return Ok(BTreeMap::from([(name.to_string(), generate(model, o)?)]));
-    }
-    // who owns which table, and where its table! module is seen from a sibling profile module
-    let mut owner: BTreeMap<(&str, &str), (&str, String)> = BTreeMap::new();
-    for (name, o) in profiles.iter() {
-        let filter = o.filter()?;
-        let module = o
-            .output_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(name)
-            .to_string();
-        for t in &model.tables {
-            let on_schema = match &o.schema {
-                Some(_) => true,
-                None => t.schema == model.default_schema,
-            };
-            if on_schema && filter.keeps_table(t) {
-                let wrapper = o
-                    .schema
-                    .as_deref()
-                    .map(|s| format!("{}::", schema_ident(s)))
-                    .unwrap_or_default();
-                let ident = naming::table_macro_ident(&t.name, None, &["sql_types"]);
+    let unnamed = profiles.unnamed_schema().unwrap_or(&model.default_schema);
+    // each profile as it generates: its own schema's tables only
+    let scoped: Vec<(&str, Options)> = profiles
+        .all()
+        .map(|(name, o)| {
+            let mut o = o.clone();
+            if o.schema.is_none() && profiles.all().count() > 1 {
+                o.only_schema = Some(unnamed.to_string());
+            }
+            (name, o)
+        })
+        .collect();
+    // Who owns which table (the first profile, in name order, that generates it), and its
+    // table! module's path from beside that profile's module: the identifiers its own plan gives.
+    let mut owner: BTreeMap<(String, String), (&str, Option<&Path>, String)> = BTreeMap::new();
+    if scoped.len() > 1 {
+        for (name, o) in &scoped {
+            let plan = Plan::new(model, o)?;
+            let module = o
+                .output_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(name);
+            let wrapper = plan
+                .schema_module
+                .as_deref()
+                .map(|m| format!("{m}::"))
+                .unwrap_or_default();
+            for t in &plan.tables {
                 owner
-                    .entry((t.schema.as_str(), t.name.as_str()))
-                    .or_insert((name, format!("{module}::schema::{wrapper}{ident}")));
+                    .entry((t.t.schema.clone(), t.t.name.clone()))
+                    .or_insert((
+                        name,
+                        o.output_dir.parent(),
+                        format!("{module}::schema::{wrapper}{}", t.ident),
+                    ));
             }
         }
     }
     let mut out = BTreeMap::new();
-    for (name, o) in profiles.iter() {
+    for (name, o) in &scoped {
+        if !profiles.names().any(|n| n == *name) {
+            continue; // not selected: it only owns its tables
+        }
         let mut o = o.clone();
-        o.only_default_schema = o.schema.is_none();
         // from this profile's schema module (inside `pub mod <schema>` when set) up to the
-        // module holding the profiles
+        // directory holding the profiles
         let up = if o.schema.is_some() {
             "super::super::super::"
         } else {
             "super::super::"
         };
+        let mut apart = BTreeSet::new();
         o.elsewhere = owner
             .iter()
-            .filter(|(_, (p, _))| *p != name)
-            .map(|((schema, table), (_, path))| config::Elsewhere {
-                schema: schema.to_string(),
-                name: table.to_string(),
+            .filter(|(_, (p, _, _))| p != name)
+            .filter(|(_, (p, dir, _))| {
+                // the path is relative: only a profile whose directory is beside this one's
+                let beside = *dir == o.output_dir.parent();
+                if !beside {
+                    apart.insert(p.to_string());
+                }
+                beside
+            })
+            .map(|((schema, table), (_, _, path))| config::Elsewhere {
+                schema: schema.clone(),
+                name: table.clone(),
                 path: format!("{up}{path}"),
             })
             .collect();
-        out.insert(name.to_string(), generate(model, &o)?);
+        let mut generated = generate(model, &o)?;
+        for p in apart {
+            generated.warnings.push(format!(
+                "profile {name}: foreign keys into the tables of profile {p} get no joinable!, \
+                 since its directory is not beside this one's (give both files one directory)"
+            ));
+        }
+        out.insert(name.to_string(), generated);
     }
     Ok(out)
 }
@@ -515,7 +540,7 @@ fn render_mod(plan: &Plan<'_>, schema_file: &str, has_types: bool) -> String {
 
 /// Whether a column may be NULL, as the generated code says.
 fn column_nullable(opts: &Options, t: &Table, c: &Column) -> bool {
-    if opts.experimental_infer_nullable_for_views && t.kind.is_view() {
+    if opts.experimental_infer_nullable_for_views && t.kind == TableKind::View {
         return c.view_nullable.unwrap_or(c.nullable);
     }
     c.nullable
@@ -742,7 +767,7 @@ impl<'a> Plan<'a> {
             .tables
             .iter()
             .filter(|t| filter.keeps_table(t))
-            .filter(|t| !opts.only_default_schema || t.schema == model.default_schema)
+            .filter(|t| opts.only_schema.as_ref().is_none_or(|s| t.schema == *s))
             .filter(|t| {
                 !t.columns.is_empty() || {
                     plan.warnings
@@ -1568,10 +1593,10 @@ mod tests {
         );
         assert!(!schema.contains("Parents") && !schema.contains("How it feels"));
         assert!(schema.contains("    use my_crate::Extra;"));
-        // the configured derives replace the default ones, sorted, SqlType added
+        // the configured derives replace the default ones, in their order, SqlType added last
         assert!(
             schema.contains(
-                "    #[derive(Copy, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]"
+                "    #[derive(diesel::query_builder::QueryId, Copy, diesel::sql_types::SqlType)]"
             ),
             "{schema}"
         );

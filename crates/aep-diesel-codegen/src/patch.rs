@@ -27,7 +27,17 @@ fn parse(patch: &str) -> Result<Vec<Hunk>, String> {
     let mut left = (0usize, 0usize);
     for line in patch.lines() {
         if left == (0, 0) {
-            // between hunks: file names, `diff`/`index` lines, or the next header
+            // between hunks: file names, `diff`/`index` lines, or the next header; a change line
+            // right after a hunk is one its header did not count, never silently dropped
+            let file_name = line.starts_with("--- ") || line.starts_with("+++ ");
+            if !file_name && (line.starts_with('+') || line.starts_with('-')) {
+                if let Some(h) = hunks.last() {
+                    return Err(format!(
+                        "hunk `{}` holds more lines than its header says",
+                        h.header
+                    ));
+                }
+            }
             if let Some(rest) = line.strip_prefix("@@ ") {
                 let mut sides = rest.split(' ');
                 let (old, new) = range(sides.next(), '-')
@@ -106,7 +116,8 @@ pub(crate) fn apply(text: &str, patch: &str) -> Result<String, String> {
         let mut found = None;
         for fuzz in 0..=2usize {
             let (l, t) = (fuzz.min(lead), fuzz.min(trail));
-            if l + t > h.old.len().min(h.new.len()) {
+            // fuzz never strips every line the hunk expects: a hunk must match something
+            if l + t > h.old.len().min(h.new.len()) || (!h.old.is_empty() && l + t >= h.old.len()) {
                 break;
             }
             let old = &h.old[l..h.old.len() - t];
@@ -118,9 +129,14 @@ pub(crate) fn apply(text: &str, patch: &str) -> Result<String, String> {
                         .zip(old)
                         .all(|(a, b)| a.trim_end() == b.trim_end())
             };
-            let wanted =
-                (h.old_start.saturating_sub(1) as isize + shift + l as isize).max(0) as usize;
-            if let Some(at) = (0..=lines.len())
+            // `-N,0` inserts after line N; otherwise the hunk starts at line N
+            let start = if h.old.is_empty() {
+                h.old_start
+            } else {
+                h.old_start.saturating_sub(1)
+            };
+            let wanted = (start as isize + shift + l as isize).max(0) as usize;
+            if let Some(at) = (0..=lines.len().max(wanted))
                 .flat_map(|d| [wanted.checked_add(d), wanted.checked_sub(d)])
                 .flatten()
                 .find(|&at| fits(at))
@@ -180,6 +196,16 @@ mod tests {
             "a\nb\nc\nd\ne\nF\n"
         );
         assert!(apply(TEXT, "@@ -5,2 +5,2 @@\n e\n-g\n+F\n").is_err());
+        // an addition whose context is nowhere does not land by fuzz alone
+        assert!(apply(TEXT, "@@ -2,2 +2,3 @@\n zzz\n+X\n yyy\n").is_err());
+        // -N,0 adds after line N
+        assert_eq!(
+            apply(TEXT, "@@ -2,0 +3,1 @@\n+X\n").unwrap(),
+            "a\nb\nX\nc\nd\ne\nf\n"
+        );
+        // a change line the header did not count is an error, not dropped
+        let e = apply(TEXT, "@@ -1,2 +1,2 @@\n a\n-b\n+B\n+C\n").unwrap_err();
+        assert!(e.contains("more lines than its header"), "{e}");
         let e = apply(TEXT, "@@ -1,1 +1,1 @@\n*a\n").unwrap_err();
         assert!(e.contains("neither"), "{e}");
     }

@@ -301,7 +301,9 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<Joinable>, Vec<(String, String)
                     None => continue,
                 },
             };
-            let keys_to_parent = t
+            // As print-schema: more than one foreign key between the two tables, in either
+            // direction, and neither gets a joinable! (two would implement JoinTo twice).
+            let to_parent = t
                 .t
                 .foreign_keys
                 .iter()
@@ -309,7 +311,18 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<Joinable>, Vec<(String, String)
                     f.referred_schema == fk.referred_schema && f.referred_table == fk.referred_table
                 })
                 .count();
-            if fk.columns.len() != 1 || keys_to_parent > 1 {
+            let to_child = plan
+                .model
+                .table(&fk.referred_table, Some(&fk.referred_schema))
+                .map_or(0, |p| {
+                    p.foreign_keys
+                        .iter()
+                        .filter(|f| f.referred_schema == t.t.schema && f.referred_table == t.t.name)
+                        .count()
+                });
+            let self_reference = fk.referred_schema == t.t.schema && fk.referred_table == t.t.name;
+            if fk.columns.len() != 1 || (to_parent + if self_reference { 0 } else { to_child }) > 1
+            {
                 continue;
             }
             let referred = fk

@@ -5,49 +5,49 @@
 pub mod sql_types {
     /// The `commerce_order` composite type.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "commerce_order"))]
     pub struct CommerceOrder;
 
     /// The `device_kind` enum.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "device_kind"))]
     pub struct DeviceKind;
 
     /// The `luma_web_data_commerce` composite type.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "luma_web_data_commerce"))]
     pub struct LumaWebDataCommerce;
 
     /// The `luma_web_data_web` composite type.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "luma_web_data_web"))]
     pub struct LumaWebDataWeb;
 
     /// The `order_status` enum.
     #[cfg(feature = "orders")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "order_status"))]
     pub struct OrderStatus;
 
     /// The `productlistitems_e` composite type.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "productlistitems_e"))]
     pub struct ProductlistitemsE;
 
     /// The `web_webpagedetails` composite type.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "web_webpagedetails"))]
     pub struct WebWebpagedetails;
 
     /// The `web_webreferrer` composite type.
     #[cfg(feature = "luma_web_data")]
-    #[derive(Clone, diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "web_webreferrer"))]
     pub struct WebWebreferrer;
 }
