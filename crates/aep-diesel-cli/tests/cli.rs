@@ -232,16 +232,22 @@ fn password_is_never_a_plain_argument_and_errors_are_clear() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PGPASSWORD") && err.contains("UTF-8"), "{err}");
     assert!(!err.contains("SENTINEL"));
-    // a bad config names the key
+    // a bad config names the key: an unknown one, and a patch file that is not there
     let bad = dir.path().join("diesel.toml");
-    std::fs::write(&bad, "[print_schema]\npatch_file = \"x.patch\"\n").unwrap();
-    let out = cli()
-        .args(["generate", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("patch_file"));
+    for (toml, key) in [
+        ("[print_schema]\nbogus_key = 1\n", "bogus_key"),
+        ("[print_schema]\npatch_file = \"x.patch\"\n", "patch_file"),
+    ] {
+        std::fs::write(&bad, toml).unwrap();
+        let out = cli()
+            .args(["generate", "--config"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{err}");
+    }
     // weak sslmode refused
     let out = cli()
         .args(["--sslmode", "disable", "inspect"])

@@ -211,8 +211,12 @@ pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
         }
         // print-schema's patch_file edits schema.rs after generation; models planned from the
         // unpatched schema would no longer match it, so a patched generation is the schema alone.
-        let patch = std::fs::read_to_string(patch_file)
-            .map_err(|e| Error::io(format!("reading {}", patch_file.display()), e))?;
+        let patch = std::fs::read_to_string(patch_file).map_err(|e| {
+            Error::io(
+                format!("reading [print_schema] patch_file {}", patch_file.display()),
+                e,
+            )
+        })?;
         let patched = patch::apply(&schema::render(&plan), &patch).map_err(|reason| {
             Error::setting(
                 "[print_schema] patch_file",
