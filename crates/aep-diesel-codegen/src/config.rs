@@ -24,7 +24,7 @@
 //! output_dir = "src/db"                     # overrides the directory of `file`
 //! derives = ["serde::Serialize", "serde::Deserialize"]
 //! views = true                              # read-only models for views and materialized views
-//! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables" / "none"; print-schema's
+//! allow_tables_to_appear_in_same_query = "fk_related_tables"  # or "all_tables", "none", "auto"; print-schema's
 //!                                          # allow_tables_to_appear_in_same_query_config works too
 //! read_only_tables = ["luma_.*"]           # read-only models
 //! query_service_writable = ["my_.*"]        # models that may write on Query Service (default: none)
@@ -68,9 +68,13 @@ pub enum ColumnSorting {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AllowTables {
-    /// Each group of tables connected by foreign keys (default). Key-less datasets stand alone, so a
-    /// sandbox of thousands of datasets costs nothing.
+    /// print-schema's default, `all_tables`, wherever print-schema could print the schema — every
+    /// table has a primary key — and its one macro compiles (at most 48 tables, under rustc's macro
+    /// recursion limit); otherwise `fk_related_tables`, so a sandbox of thousands of key-less
+    /// datasets costs nothing. The default.
     #[default]
+    Auto,
+    /// Each group of tables connected by foreign keys. Key-less datasets stand alone.
     FkRelatedTables,
     /// Every pair of tables (O(n²): only for small schemas).
     AllTables,
@@ -138,7 +142,7 @@ pub struct Options {
     pub patch_file: Option<PathBuf>,
     /// Generate read-only models for views and materialized views. Default: true.
     pub views: bool,
-    /// `allow_tables_to_appear_in_same_query!` grouping. Default: foreign-key related tables.
+    /// `allow_tables_to_appear_in_same_query!` grouping. Default: [`AllowTables::Auto`].
     pub allow_tables: AllowTables,
     /// Regexes (anchored) of tables that get read-only models: no insert or changeset struct, no
     /// create, update or delete. Each writable model costs the compiler about a second (see the
@@ -467,7 +471,7 @@ impl Default for Options {
             elsewhere: Vec::new(),
             only_schema: None,
             views: true,
-            allow_tables: AllowTables::FkRelatedTables,
+            allow_tables: AllowTables::Auto,
             read_only_tables: Vec::new(),
             query_service_writable: Vec::new(),
             keys: BTreeMap::new(),

@@ -714,6 +714,8 @@ pub(crate) struct Plan<'a> {
     /// With print-schema's `schema` set, the schema module's body is `pub mod <this> { … }`, as
     /// print-schema writes it.
     pub schema_module: Option<String>,
+    /// The `allow_tables_to_appear_in_same_query!` grouping, [`AllowTables::Auto`] decided.
+    pub allow: AllowTables,
 }
 
 /// Type names the generated code uses unqualified: a table or type must not take them.
@@ -766,6 +768,7 @@ impl<'a> Plan<'a> {
             needs: Needs::default(),
             marker_users: None,
             schema_module: opts.schema.as_deref().map(schema_ident),
+            allow: opts.allow_tables,
         };
         let mut selected: Vec<&Table> = model
             .tables
@@ -1111,6 +1114,18 @@ impl<'a> Plan<'a> {
         }
         for gt in &plan.generated_types {
             plan.needs.columns(gt.fields.len());
+        }
+        if plan.allow == AllowTables::Auto {
+            // print-schema's all_tables where print-schema could print the schema (every table
+            // has an enforced primary key) and its one macro compiles
+            let printable = plan.tables.iter().all(|t| {
+                t.t.kind.is_view() || t.t.primary_key.as_ref().is_some_and(|k| k.enforced)
+            });
+            plan.allow = if printable && plan.tables.len() <= schema::ALLOW_MACRO_MAX {
+                AllowTables::AllTables
+            } else {
+                AllowTables::FkRelatedTables
+            };
         }
         if let Some(package) = &opts.package {
             package.validate()?;

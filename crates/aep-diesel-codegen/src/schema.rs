@@ -11,7 +11,7 @@ use aep_diesel_schema::TypeDef;
 
 /// Above this many tables in one `allow_tables_to_appear_in_same_query!`, its recursion would pass
 /// rustc's default macro recursion limit (128), so the pairs are written out one call each.
-const ALLOW_MACRO_MAX: usize = 48;
+pub(crate) const ALLOW_MACRO_MAX: usize = 48;
 
 pub(crate) fn render(plan: &Plan<'_>) -> String {
     let mut s = String::new();
@@ -94,16 +94,23 @@ pub(crate) fn render(plan: &Plan<'_>) -> String {
         .map(|(c, p, _)| (c.clone(), p.clone()))
         .collect();
     let groups = allow_groups(plan, &foreign);
-    if plan.opts.allow_tables == AllowTables::FkRelatedTables
+    if plan.opts.allow_tables == AllowTables::Auto
+        && plan.allow == AllowTables::FkRelatedTables
         && plan.tables.len() > 1
         && !(groups.len() == 1 && groups[0].len() == plan.tables.len())
     {
-        // where aep-diesel differs from print-schema, the file says so
-        s.push_str(
-            "\n// allow_tables_to_appear_in_same_query!: one per group of tables joined by foreign keys, so\n\
-             // thousands of datasets compile; print-schema's default, every table in one, is\n\
-             // allow_tables_to_appear_in_same_query_config = \"all_tables\".\n",
-        );
+        // where aep-diesel's default differs from print-schema's, the file says why
+        let why = if plan.tables.len() > ALLOW_MACRO_MAX {
+            "one\n// macro over more than 48 tables would pass rustc's recursion limit"
+        } else {
+            "some\n// tables have no primary key (print-schema prints no such schema)"
+        };
+        writeln!(
+            s,
+            "\n// allow_tables_to_appear_in_same_query!: per group of tables joined by foreign keys, as \
+             {why}; for every table in one, set\n// allow_tables_to_appear_in_same_query_config = \"all_tables\"."
+        )
+        .unwrap();
     }
     for group in groups {
         s.push('\n');
@@ -395,7 +402,7 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<Joinable>, Vec<(String, String)
 /// Groups of tables that may appear in the same query.
 fn allow_groups(plan: &Plan<'_>, foreign: &[(String, String)]) -> Vec<Vec<String>> {
     let mut idents: Vec<String> = plan.tables.iter().map(|t| t.ident.clone()).collect();
-    match plan.opts.allow_tables {
+    match plan.allow {
         AllowTables::None => Vec::new(),
         AllowTables::AllTables if idents.len() > 1 => {
             let mut all = idents;
@@ -403,7 +410,8 @@ fn allow_groups(plan: &Plan<'_>, foreign: &[(String, String)]) -> Vec<Vec<String
             vec![all]
         }
         AllowTables::AllTables => Vec::new(),
-        AllowTables::FkRelatedTables => {
+        // Auto is decided by the planner; fk grouping is its fallback
+        AllowTables::FkRelatedTables | AllowTables::Auto => {
             // union-find over foreign keys between generated tables, and into other profiles'
             for (_, parent) in foreign {
                 if !idents.contains(parent) {

@@ -49,10 +49,6 @@ diesel::table! {
 diesel::joinable!(posts -> users (user_id));
 diesel::joinable!(transactions -> sessions (session_id));
 
-// allow_tables_to_appear_in_same_query!: one per group of tables joined by foreign keys, so
-// thousands of datasets compile; print-schema's default, every table in one, is
-// allow_tables_to_appear_in_same_query_config = "all_tables".
-
 diesel::allow_tables_to_appear_in_same_query!(comments, posts, users,);
 
 diesel::allow_tables_to_appear_in_same_query!(sessions, transactions,);

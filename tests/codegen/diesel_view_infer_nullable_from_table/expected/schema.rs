@@ -17,6 +17,4 @@ diesel::table! {
     }
 }
 
-// allow_tables_to_appear_in_same_query!: one per group of tables joined by foreign keys, so
-// thousands of datasets compile; print-schema's default, every table in one, is
-// allow_tables_to_appear_in_same_query_config = "all_tables".
+diesel::allow_tables_to_appear_in_same_query!(test, users,);
