@@ -108,6 +108,10 @@ enum Command {
         /// exit 1 and list the differences when they differ.
         #[arg(long, value_name = "SCHEMA_JSON", conflicts_with = "json")]
         check: Option<PathBuf>,
+        /// With --json: also infer view columns' nullability from the views' definitions, for a
+        /// diesel.toml with `experimental_infer_nullable_for_views` to generate from.
+        #[arg(long, requires = "json")]
+        infer_view_nullability: bool,
     },
     /// Write Diesel schema and model modules as diesel.toml describes.
     Generate {
@@ -215,6 +219,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             schema,
             json,
             check,
+            infer_view_nullability,
         } => {
             let engine = engine(&cli.conn)?;
             let inspector = engine.inspect()?;
@@ -253,7 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 return Ok(ExitCode::from(1));
             }
             if json {
-                let mut filter = Filter::new();
+                let mut filter = Filter::new().infer_view_nullability(infer_view_nullability);
                 if let Some(s) = schema {
                     filter = filter.schema(s);
                 }

@@ -1115,6 +1115,22 @@ impl<'a> Plan<'a> {
         for gt in &plan.generated_types {
             plan.needs.columns(gt.fields.len());
         }
+        if opts.experimental_infer_nullable_for_views {
+            // a model saved without inference has nothing to apply: say so, never silently
+            for t in &plan.tables {
+                if t.t.kind == TableKind::View
+                    && t.t.columns.iter().all(|c| c.view_nullable.is_none())
+                {
+                    plan.warnings.push(format!(
+                        "{}: experimental_infer_nullable_for_views: no column's nullability was \
+                         inferred (a definition it cannot read, or a model reflected without \
+                         Filter::infer_view_nullability: `aep-diesel inspect --json \
+                         --infer-view-nullability`); its columns stay nullable",
+                        t.t.name
+                    ));
+                }
+            }
+        }
         if plan.allow == AllowTables::Auto {
             // print-schema's all_tables where print-schema could print the schema (every table
             // has an enforced primary key) and its one macro compiles
@@ -1588,6 +1604,38 @@ mod tests {
         assert!(child.contains("model::Keyed for AChild"));
         assert!(!child.contains("model::Create for") && !child.contains("pub struct NewAChild"));
         assert!(g.files["events.rs"].contains("impl aep_diesel::model::Keyed for Event {"));
+    }
+
+    #[test]
+    fn inferred_view_nullability_applies_and_its_absence_is_said() {
+        let mut model = SchemaModel::from_json(include_str!(
+            "../../../tests/codegen/diesel_view_infer_nullable_simple/schema.json"
+        ))
+        .unwrap();
+        let o = Options::from_toml(
+            "[print_schema]\ninclude_views = true\nexperimental_infer_nullable_for_views = true\n",
+        )
+        .unwrap();
+        let g = generate(&model, &o).unwrap();
+        assert!(g.files["schema.rs"].contains("        name -> Text,"));
+        let said = |g: &Generated| {
+            g.warnings
+                .iter()
+                .any(|w| w.starts_with("test: experimental_infer_nullable_for_views"))
+        };
+        assert!(!said(&g), "{:?}", g.warnings);
+        // without the key: the catalog's answer
+        let plain = generate(&model, &Options::default()).unwrap();
+        assert!(plain.files["schema.rs"].contains("        name -> Nullable<Text>,"));
+        // a model saved without inference: nullable, and a warning naming the view
+        for t in &mut model.tables {
+            for c in &mut t.columns {
+                c.view_nullable = None;
+            }
+        }
+        let g = generate(&model, &o).unwrap();
+        assert!(g.files["schema.rs"].contains("        name -> Nullable<Text>,"));
+        assert!(said(&g), "{:?}", g.warnings);
     }
 
     #[test]
