@@ -119,7 +119,7 @@ fn ordinary_tables_match_diesel_print_schema() {
         .reflect(&opts.filter().unwrap())
         .unwrap();
     let mut plain = opts.clone();
-    plain.with_docs = false; // print-schema was run without docs
+    plain.with_docs = aep_diesel_codegen::DocComments::None; // print-schema was run without docs
     plain.package = None; // modules: no feature gates
     let ours = generate(&model, &plain).unwrap().files["schema.rs"].clone();
     let theirs =

@@ -120,7 +120,7 @@ pub fn figures() -> Res<()> {
     for n in sizes {
         let model = synthetic(n);
         let mut plain = bench_options();
-        plain.with_docs = false;
+        plain.with_docs = aep_diesel_codegen::DocComments::None;
         let schema_only = generate(&model, &plain)?.files[&plain.schema_file].clone();
         let mut ro = bench_options();
         ro.read_only_tables = vec![".*".into()];
@@ -186,7 +186,7 @@ fn crate_figures(scratch: &Scratch) -> Res<()> {
     let mut subset = synthetic(0);
     subset.tables = picked.iter().map(|i| model.tables[*i].clone()).collect();
     let mut plain = bench_options();
-    plain.with_docs = false;
+    plain.with_docs = aep_diesel_codegen::DocComments::None;
     let schema_only = generate(&subset, &plain)?.files[&plain.schema_file].clone();
     let lib = models.join("src/lib.rs");
     let service_lib = service.dir().join("src/lib.rs");

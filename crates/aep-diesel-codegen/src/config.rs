@@ -63,6 +63,34 @@ pub enum ColumnSorting {
     Name,
 }
 
+/// Which doc comments the generated code carries: print-schema's `with_docs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DocComments {
+    /// None (`with_docs = false`, `"no-doc-comments"`).
+    None,
+    /// The database's comments only (`"only-database-comments"`). The default.
+    #[default]
+    Database,
+    /// The database's comments, and where there is none the ones print-schema generates
+    /// ("Representation of the `users` table.", "Its SQL type is `Int4`.", word for word, so
+    /// patches and diffs made against print-schema's output still apply): `with_docs = true`,
+    /// `"database-comments-fallback-to-auto-generated-doc-comment"`.
+    FallbackToGenerated,
+}
+
+impl DocComments {
+    /// Whether the database's comments are written.
+    pub fn database(self) -> bool {
+        self != DocComments::None
+    }
+
+    /// Whether generated docs stand in for missing comments.
+    pub fn fallback(self) -> bool {
+        self == DocComments::FallbackToGenerated
+    }
+}
+
 /// Which tables get `allow_tables_to_appear_in_same_query!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,8 +120,9 @@ pub struct Options {
     pub only_tables: Vec<String>,
     /// Regexes of relation names to leave out (anchored). Default: none.
     pub except_tables: Vec<String>,
-    /// Doc comments on tables and columns from the catalog comments. Default: true.
-    pub with_docs: bool,
+    /// Doc comments on tables and columns: print-schema's `with_docs`. Default:
+    /// [`DocComments::Database`] (the catalog's comments only).
+    pub with_docs: DocComments,
     /// Column order. Default: table order.
     pub column_sorting: ColumnSorting,
     /// `use` lines inside each `table!`. Default: `diesel::sql_types::*`.
@@ -456,7 +485,7 @@ impl Default for Options {
             schema: None,
             only_tables: Vec::new(),
             except_tables: Vec::new(),
-            with_docs: true,
+            with_docs: DocComments::Database,
             column_sorting: ColumnSorting::OrdinalPosition,
             import_types: vec!["diesel::sql_types::*".into()],
             custom_type_derives: vec!["diesel::query_builder::QueryId".into(), "Clone".into()],
@@ -672,14 +701,28 @@ fn build(p: PrintSchema, a: AepSection) -> Result<Options> {
     o.except_tables = p.filter.except_tables;
     match p.with_docs {
         None => {}
-        Some(toml::Value::Boolean(b)) => o.with_docs = b,
+        Some(toml::Value::Boolean(true)) => o.with_docs = DocComments::FallbackToGenerated,
+        Some(toml::Value::Boolean(false)) => o.with_docs = DocComments::None,
         Some(toml::Value::String(s)) => {
-            o.with_docs = !matches!(s.as_str(), "no-doc-comments" | "false");
+            o.with_docs = match s.as_str() {
+                "database-comments-fallback-to-auto-generated-doc-comment" => {
+                    DocComments::FallbackToGenerated
+                }
+                "only-database-comments" => DocComments::Database,
+                "no-doc-comments" => DocComments::None,
+                _ => {
+                    return Err(Error::setting(
+                        "[print_schema] with_docs",
+                        "must be true, false, \"database-comments-fallback-to-auto-generated-doc-comment\", \
+                         \"only-database-comments\" or \"no-doc-comments\"",
+                    ));
+                }
+            }
         }
         Some(other) => {
             return Err(Error::setting(
                 "[print_schema] with_docs",
-                format!("must be a boolean, not {other}"),
+                format!("must be a boolean or one of print-schema's three strings, not {other}"),
             ));
         }
     }
@@ -876,7 +919,18 @@ mod tests {
         assert_eq!(o.output_dir, PathBuf::from("src/db"));
         assert_eq!(o.schema_file, "schema.rs");
         assert_eq!(o.only_tables, ["luma_.*"]);
-        assert!(!o.with_docs);
+        assert_eq!(o.with_docs, DocComments::None);
+        for (value, docs) in [
+            ("true", DocComments::FallbackToGenerated),
+            ("\"only-database-comments\"", DocComments::Database),
+            ("\"no-doc-comments\"", DocComments::None),
+        ] {
+            let o = Options::from_toml(&format!("[print_schema]\nwith_docs = {value}\n")).unwrap();
+            assert_eq!(o.with_docs, docs, "{value}");
+        }
+        // an unknown string is refused, never read as true
+        let e = Options::from_toml("[print_schema]\nwith_docs = \"yes\"\n").unwrap_err();
+        assert!(e.to_string().contains("only-database-comments"), "{e}");
         assert_eq!(o.column_sorting, ColumnSorting::Name);
         assert_eq!(o.allow_tables, AllowTables::None);
         assert_eq!(o.keys["luma_profile"], ["_id"]);

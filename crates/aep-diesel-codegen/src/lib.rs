@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 pub use aep_diesel_schema::SchemaModel;
-pub use config::{AllowTables, ColumnSorting, Options, Profiles};
+pub use config::{AllowTables, ColumnSorting, DocComments, Options, Profiles};
 pub use error::{Error, Result};
 
 use aep_diesel_schema::{Column, CustomType, SqlType, Table, TableKind, TypeDef};
@@ -1642,7 +1642,7 @@ mod tests {
     fn print_schema_options_apply() {
         let mut o = Options {
             column_sorting: ColumnSorting::Name,
-            with_docs: false,
+            with_docs: DocComments::None,
             import_types: vec!["diesel::sql_types::*".into(), "my_crate::Extra".into()],
             custom_type_derives: vec!["diesel::query_builder::QueryId".into(), "Copy".into()],
             allow_tables: AllowTables::AllTables,

@@ -122,7 +122,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
     s.push_str(HEADER);
     s.push('\n');
     writeln!(s, "//! Model of {}. {}", t.describe(), key_note(t, key)).unwrap();
-    if plan.opts.with_docs {
+    if plan.opts.with_docs.database() {
         if let Some(comment) = &t.t.comment {
             writeln!(s, "//!\n//! {}", doc_line(comment)).unwrap();
         }
@@ -187,7 +187,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
     for c in &t.cols {
         match c.rust(TYPES) {
             Some(ty) => {
-                field_docs(c, plan.opts.with_docs, &mut s);
+                field_docs(c, plan.opts.with_docs.database(), &mut s);
                 if c.field != c.ident {
                     // table! keeps print-schema's identifier; the field is snake_case
                     writeln!(s, "    #[diesel(column_name = {})]", c.ident).unwrap();
@@ -308,7 +308,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         derive_line(&plan.derives(&base), &mut s);
         writeln!(s, "pub struct {new_name} {{").unwrap();
         for (c, ty) in &inserts {
-            field_docs(c, plan.opts.with_docs, &mut s);
+            field_docs(c, plan.opts.with_docs.database(), &mut s);
             s.push_str(&layout::field("    ", &c.field, ty));
         }
         s.push_str("}\n");
@@ -348,7 +348,7 @@ pub(crate) fn render(plan: &Plan<'_>, t: &TablePlan<'_>) -> String {
         );
         writeln!(s, "pub struct {changes_name} {{").unwrap();
         for (c, ty) in &changes {
-            field_docs(c, plan.opts.with_docs, &mut s);
+            field_docs(c, plan.opts.with_docs.database(), &mut s);
             s.push_str(&layout::field("    ", &c.field, ty));
         }
         s.push_str("}\n");
