@@ -53,14 +53,19 @@ diesel::table! {
         /// over two lines
         #[sql_name = "type"]
         type_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "async"]
         async_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "await"]
         await_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "dyn"]
         dyn_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "try"]
         try_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "gen"]
         gen_ -> Nullable<Text>,
         #[sql_name = "self"]
@@ -79,22 +84,27 @@ diesel::table! {
         table_ -> Nullable<Text>,
         #[sql_name = "columns"]
         columns_ -> Nullable<Text>,
+        // print-schema would write `dsl`, which is taken here: aep-diesel's identifier
         #[sql_name = "dsl"]
         dsl_ -> Nullable<Text>,
+        // print-schema would write `star`, which is taken here: aep-diesel's identifier
         #[sql_name = "star"]
         star_ -> Nullable<Text>,
+        // print-schema would write `all_columns`, which is taken here: aep-diesel's identifier
         #[sql_name = "all_columns"]
         all_columns_ -> Nullable<Text>,
         #[sql_name = "Select"]
         Select_ -> Nullable<Text>,
         #[sql_name = "a b"]
         a_b -> Nullable<Text>,
+        // print-schema would write `a_b`, which is taken here: aep-diesel's identifier
         #[sql_name = "a.b"]
         a_b_2 -> Nullable<Text>,
         #[sql_name = r#"quote"d"#]
         quote_d -> Nullable<Text>,
         UPPER -> Nullable<Text>,
         MixedCase -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "9lives"]
         _9lives -> Nullable<Text>,
         #[sql_name = "naïve"]
@@ -176,6 +186,7 @@ diesel::table! {
         labels -> Nullable<Array<Nullable<Text>>>,
         interval_col -> Nullable<Interval>,
         money_col -> Nullable<Money>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "raw"]
         raw_ -> Nullable<Bytea>,
         flag -> Nullable<CChar>,
@@ -228,6 +239,7 @@ diesel::table! {
 }
 
 diesel::table! {
+    // print-schema would write `sql_types`, which is taken here: aep-diesel's identifier
     #[sql_name = "sql_types"]
     sql_types_ (id) {
         id -> Int4,
@@ -239,6 +251,7 @@ diesel::table! {
     #[sql_name = "table"]
     table_ (id) {
         id -> Int4,
+        // print-schema would write `table_`, which is taken here: aep-diesel's identifier
         #[sql_name = "table"]
         table__ -> Nullable<Text>,
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 /// Every Rust keyword, strict and reserved, through the 2024 edition (`gen` included), plus the weak
 /// keywords that break in some positions.
 const KEYWORDS: &[&str] = &[
+    "abstract",
     "as",
     "async",
     "await",
@@ -111,18 +112,77 @@ pub fn snake(name: &str) -> String {
     out
 }
 
-/// Names diesel print-schema suffixes with `_` besides the Rust keywords: its own internal names.
-const DIESEL_RESERVED: &[&str] = &["bool", "table", "columns", "is_nullable"];
+/// The names diesel print-schema suffixes with `_` (its `RESERVED_NAMES`): the keywords of Rust
+/// 2015 and a few more, and its own internal names.
+const DIESEL_RESERVED: &[&str] = &[
+    "abstract",
+    "alignof",
+    "as",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "offsetof",
+    "override",
+    "priv",
+    "proc",
+    "pub",
+    "pure",
+    "ref",
+    "return",
+    "Self",
+    "self",
+    "sizeof",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "typeof",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "bool",
+    "table",
+    "columns",
+    "is_nullable",
+];
 
 /// The identifier diesel print-schema writes for the SQL name `name` (`table_ident`: the table's
-/// identifier, for a column), when that is a valid Rust identifier: a reserved name (a keyword,
-/// one of diesel's internal names, a name starting with `__`, or a column named like its table)
+/// identifier, for a column), when that is a valid Rust identifier: a name on print-schema's
+/// reserved list (most keywords, as of Rust 2015, and diesel's internal names), a name starting
+/// with `__`, or a column named like its table
 /// gets a trailing `_`; other characters than ASCII letters, digits and `_` become `_` (runs
 /// collapsed); anything else is kept as it is, case included (`User`, `CustomSchema`). `None`
-/// where diesel's rule gives no valid identifier (a leading digit, a keyword it does not know).
+/// where diesel's rule gives no valid identifier (a leading digit, a keyword its list lacks, such
+/// as `await`, `dyn`, `try`, `gen`).
 pub fn diesel_ident(name: &str, table_ident: Option<&str>) -> Option<String> {
-    let reserved = is_keyword(name)
-        || DIESEL_RESERVED.contains(&name)
+    let reserved = DIESEL_RESERVED.contains(&name)
         || (name.starts_with("__") && !name.ends_with('_'))
         || table_ident == Some(name);
     let out = if reserved {
@@ -350,7 +410,11 @@ mod tests {
             ),
             ("__meta", None, Some("__meta_")),
             ("2024_campaigns", None, None),
-            ("try", None, Some("try_")),
+            // print-schema's list has these, not the keywords newer than Rust 2015
+            ("abstract", None, Some("abstract_")),
+            ("sizeof", None, Some("sizeof_")),
+            ("try", None, None),
+            ("await", None, None),
             ("é", None, None),
         ] {
             assert_eq!(diesel_ident(name, table).as_deref(), want, "{name}");

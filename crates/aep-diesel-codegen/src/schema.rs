@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::layout;
-use super::naming::{doc_line, schema_lit as lit};
+use super::naming::{self, doc_line, schema_lit as lit};
 use super::{HEADER, Plan, TablePlan};
 use crate::config::{AllowTables, DocComments};
 use aep_diesel_schema::TypeDef;
@@ -227,6 +227,25 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
     s.push_str("}\n");
 }
 
+/// Where aep-diesel's identifier for `name` is not the one print-schema writes, a comment saying
+/// why: print-schema's would not compile (a leading digit, a keyword it does not know), or it is
+/// taken (a clash, or one of the names `table!` itself defines).
+fn not_print_schemas(s: &mut String, indent: &str, name: &str, table: Option<&str>, ours: &str) {
+    match naming::diesel_ident(name, table) {
+        Some(theirs) if theirs == ours => {}
+        Some(theirs) => writeln!(
+            s,
+            "{indent}// print-schema would write `{theirs}`, which is taken here: aep-diesel's identifier"
+        )
+        .unwrap(),
+        None => writeln!(
+            s,
+            "{indent}// print-schema's identifier for this name would not compile: aep-diesel's"
+        )
+        .unwrap(),
+    }
+}
+
 /// `text` as doc comment lines at `indent`, as print-schema writes them: each line trimmed, an
 /// empty one a bare `///`.
 fn doc_comment(s: &mut String, indent: &str, text: &str) {
@@ -285,6 +304,7 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
     if t.key.is_none() {
         s.push_str("    // no key: the first column stands in for diesel's primary key; no find, update or delete\n");
     }
+    not_print_schemas(s, "    ", &t.t.name, None, &t.ident);
     if t.ident != t.t.name {
         writeln!(s, "    #[sql_name = {}]", lit(&t.t.name)).unwrap();
     }
@@ -314,6 +334,7 @@ fn render_table(plan: &Plan<'_>, t: &TablePlan<'_>, s: &mut String) {
             ),
             _ => {}
         }
+        not_print_schemas(s, "        ", &c.c.name, Some(&t.ident), &c.ident);
         // print-schema's order: the rename, then the length
         if c.ident != c.c.name {
             writeln!(s, "        #[sql_name = {}]", lit(&c.c.name)).unwrap();

@@ -54,6 +54,7 @@ pub mod sql_types {
 
 #[cfg(feature = "_2024_campaigns")]
 diesel::table! {
+    // print-schema's identifier for this name would not compile: aep-diesel's
     #[sql_name = "2024_campaigns"]
     _2024_campaigns (campaign_id) {
         campaign_id -> Int4,
@@ -61,6 +62,7 @@ diesel::table! {
         type_ -> Text,
         #[sql_name = "match"]
         match_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "async"]
         async_ -> Bool,
         #[sql_name = "self"]
@@ -171,12 +173,16 @@ diesel::table! {
         where_ -> Nullable<Text>,
         #[sql_name = "struct"]
         struct_ -> Nullable<Int4>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "await"]
         await_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "dyn"]
         dyn_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "try"]
         try_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
         #[sql_name = "gen"]
         gen_ -> Nullable<Text>,
     }
