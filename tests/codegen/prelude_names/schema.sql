@@ -12,5 +12,9 @@ CREATE TABLE "Option" (
 CREATE TABLE vec (
     id integer PRIMARY KEY,
     option_id integer REFERENCES "Option" (id),
-    "type" text
+    "type" text,
+    -- reserved words print-schema suffixes (abstract) and ones it does not know (await, gen)
+    "abstract" text,
+    "await" text,
+    "gen" text
 );

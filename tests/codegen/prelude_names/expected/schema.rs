@@ -34,6 +34,14 @@ diesel::table! {
         option_id -> Nullable<Int4>,
         #[sql_name = "type"]
         type_ -> Nullable<Text>,
+        #[sql_name = "abstract"]
+        abstract_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
+        #[sql_name = "await"]
+        await_ -> Nullable<Text>,
+        // print-schema's identifier for this name would not compile: aep-diesel's
+        #[sql_name = "gen"]
+        gen_ -> Nullable<Text>,
     }
 }
 

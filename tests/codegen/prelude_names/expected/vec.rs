@@ -18,6 +18,9 @@ pub struct Vec2 {
     pub id: i32,
     pub option_id: Option<i32>,
     pub type_: Option<String>,
+    pub abstract_: Option<String>,
+    pub await_: Option<String>,
+    pub gen_: Option<String>,
 }
 
 impl aep_diesel::model::Model for Vec2 {
@@ -45,6 +48,9 @@ pub struct NewVec2 {
     pub id: i32,
     pub option_id: Option<i32>,
     pub type_: Option<String>,
+    pub abstract_: Option<String>,
+    pub await_: Option<String>,
+    pub gen_: Option<String>,
 }
 
 impl aep_diesel::model::Insert for NewVec2 {
@@ -54,6 +60,9 @@ impl aep_diesel::model::Insert for NewVec2 {
         w.value::<sql::id, _>(&self.id)?;
         w.value::<sql::option_id, _>(&self.option_id)?;
         w.value::<sql::type_, _>(&self.type_)?;
+        w.value::<sql::abstract_, _>(&self.abstract_)?;
+        w.value::<sql::await_, _>(&self.await_)?;
+        w.value::<sql::gen_, _>(&self.gen_)?;
         Ok(())
     }
 }
@@ -64,6 +73,9 @@ impl aep_diesel::model::Insert for NewVec2 {
 pub struct Vec2Changes {
     pub option_id: Option<Option<i32>>,
     pub type_: Option<Option<String>>,
+    pub abstract_: Option<Option<String>>,
+    pub await_: Option<Option<String>>,
+    pub gen_: Option<Option<String>>,
 }
 
 impl aep_diesel::model::Changes for Vec2Changes {
@@ -72,6 +84,9 @@ impl aep_diesel::model::Changes for Vec2Changes {
     fn walk<'b>(&'b self, w: &mut Set<'_, 'b>) -> QueryResult<()> {
         w.nullable::<sql::option_id, _>(&self.option_id)?;
         w.nullable::<sql::type_, _>(&self.type_)?;
+        w.nullable::<sql::abstract_, _>(&self.abstract_)?;
+        w.nullable::<sql::await_, _>(&self.await_)?;
+        w.nullable::<sql::gen_, _>(&self.gen_)?;
         Ok(())
     }
 }
