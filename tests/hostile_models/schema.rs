@@ -186,7 +186,7 @@ diesel::table! {
         labels -> Nullable<Array<Nullable<Text>>>,
         interval_col -> Nullable<Interval>,
         money_col -> Nullable<Money>,
-        // print-schema's identifier for this name would not compile: aep-diesel's
+        // print-schema would write `raw`, a contextual keyword: aep-diesel's identifier
         #[sql_name = "raw"]
         raw_ -> Nullable<Bytea>,
         flag -> Nullable<CChar>,

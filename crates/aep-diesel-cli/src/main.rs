@@ -230,9 +230,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     path: path.clone(),
                     source,
                 })?;
-                let mut filter = Filter::new();
-                if let Some(s) = schema {
-                    filter = filter.schema(s);
+                // a model saved with inferred view nullability is checked with it
+                let inferred = saved
+                    .tables
+                    .iter()
+                    .any(|t| t.columns.iter().any(|c| c.view_nullable.is_some()));
+                let mut filter = Filter::new().infer_view_nullability(inferred);
+                if let Some(s) = &schema {
+                    filter = filter.schema(s.clone());
                 }
                 let live = inspector.reflect(&filter)?;
                 let differences = saved.differences(&live);
@@ -252,7 +257,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     eprintln!("  {d}");
                 }
                 eprintln!(
-                    "refresh it with `aep-diesel inspect --json > {}`",
+                    "refresh it with `aep-diesel inspect --json{}{} > {}`",
+                    if inferred {
+                        " --infer-view-nullability"
+                    } else {
+                        ""
+                    },
+                    schema
+                        .as_deref()
+                        .map(|s| format!(" --schema {s}"))
+                        .unwrap_or_default(),
                     path.display()
                 );
                 return Ok(ExitCode::from(1));

@@ -341,12 +341,27 @@ fn generate_writes_every_profile_and_schema_key_picks() {
             "{profile}"
         );
     }
+    // the foreign key into user2's table joins through a use of the sibling path
+    let schema1 = std::fs::read_to_string(dir.path().join("src/schema1/schema1.rs")).unwrap();
+    for line in [
+        "use super::super::super::schema2::schema::people::api_token;",
+        "diesel::joinable!(game_session -> api_token (api_token_id));",
+        "diesel::allow_tables_to_appear_in_same_query!(api_token, game_session,);",
+    ] {
+        assert!(schema1.contains(line), "{line}\n{schema1}");
+    }
     assert!(run(&["--check"]).status.success());
     // one profile only
     std::fs::remove_dir_all(dir.path().join("src")).unwrap();
     ok(run(&["--schema-key", "user2"]));
     assert!(dir.path().join("src/schema2/schema2.rs").is_file());
     assert!(!dir.path().join("src/schema1").exists());
+    // a profile picked alone is written as in a full run: user2 still owns what user1 joins
+    ok(run(&["--schema-key", "user1"]));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("src/schema1/schema1.rs")).unwrap(),
+        schema1
+    );
     // an unknown profile names the ones there are; --out cannot serve two profiles
     let out = run(&["--schema-key", "user3"]);
     assert_eq!(out.status.code(), Some(2));

@@ -98,8 +98,9 @@ impl DocComments {
 pub enum AllowTables {
     /// print-schema's default, `all_tables`, wherever print-schema could print the schema — every
     /// table has a primary key — and its one macro compiles (at most 48 tables, under rustc's macro
-    /// recursion limit); otherwise `fk_related_tables`, so a sandbox of thousands of key-less
-    /// datasets costs nothing. The default.
+    /// recursion limit), outside crate mode (where every pair is gated by features); otherwise
+    /// `fk_related_tables`, so a sandbox of thousands of key-less datasets costs nothing. The
+    /// default.
     #[default]
     Auto,
     /// Each group of tables connected by foreign keys. Key-less datasets stand alone.

@@ -1123,7 +1123,8 @@ impl<'a> Plan<'a> {
                 {
                     plan.warnings.push(format!(
                         "{}: experimental_infer_nullable_for_views: no column's nullability was \
-                         inferred (a definition it cannot read, or a model reflected without \
+                         inferred (a definition that proves none, such as aggregates or a form \
+                         the inference does not read, or a model reflected without \
                          Filter::infer_view_nullability: `aep-diesel inspect --json \
                          --infer-view-nullability`); its columns stay nullable",
                         t.t.name
@@ -1134,10 +1135,16 @@ impl<'a> Plan<'a> {
         if plan.allow == AllowTables::Auto {
             // print-schema's all_tables where print-schema could print the schema (every table
             // has an enforced primary key) and its one macro compiles
+            // (print-schema lists no foreign tables; a crate gates every pair, so it groups)
             let printable = plan.tables.iter().all(|t| {
-                t.t.kind.is_view() || t.t.primary_key.as_ref().is_some_and(|k| k.enforced)
+                t.t.kind.is_view()
+                    || t.t.kind == TableKind::ForeignTable
+                    || t.t.primary_key.as_ref().is_some_and(|k| k.enforced)
             });
-            plan.allow = if printable && plan.tables.len() <= schema::ALLOW_MACRO_MAX {
+            plan.allow = if printable
+                && plan.tables.len() <= schema::ALLOW_MACRO_MAX
+                && opts.package.is_none()
+            {
                 AllowTables::AllTables
             } else {
                 AllowTables::FkRelatedTables

@@ -182,6 +182,15 @@ const DIESEL_RESERVED: &[&str] = &[
 /// where diesel's rule gives no valid identifier (a leading digit, a keyword its list lacks, such
 /// as `await`, `dyn`, `try`, `gen`).
 pub fn diesel_ident(name: &str, table_ident: Option<&str>) -> Option<String> {
+    let out = diesel_raw_ident(name, table_ident);
+    let valid = out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && out != "_"
+        && !is_keyword(&out);
+    valid.then_some(out)
+}
+
+/// What print-schema's rule makes of `name`, valid Rust or not (see [`diesel_ident`]).
+pub fn diesel_raw_ident(name: &str, table_ident: Option<&str>) -> String {
     let reserved = DIESEL_RESERVED.contains(&name)
         || (name.starts_with("__") && !name.ends_with('_'))
         || table_ident == Some(name);
@@ -202,10 +211,13 @@ pub fn diesel_ident(name: &str, table_ident: Option<&str>) -> Option<String> {
         }
         out
     };
-    let valid = out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && out != "_"
-        && !is_keyword(&out);
-    valid.then_some(out)
+    out
+}
+
+/// The contextual keywords aep-diesel does not use as identifiers, though Rust accepts them in
+/// most places (`union`, `raw`, `safe`, `macro_rules`).
+pub fn is_weak_keyword(s: &str) -> bool {
+    matches!(s, "union" | "raw" | "safe" | "macro_rules")
 }
 
 /// A `table!` identifier for `name`: [`diesel_ident`]'s where valid, else [`snake`]'s; one of

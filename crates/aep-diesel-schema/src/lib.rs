@@ -99,6 +99,12 @@ fn table_differences(what: &str, a: &Table, b: &Table, out: &mut Vec<String>) {
                         c.name, c.sql_type.display, d.sql_type.display
                     ));
                 }
+                if c.view_nullable != d.view_nullable {
+                    out.push(format!(
+                        "{what}: column {} has another inferred nullability",
+                        c.name
+                    ));
+                }
                 if c.nullable != d.nullable {
                     let n = |x: bool| if x { "nullable" } else { "NOT NULL" };
                     out.push(format!(
@@ -709,6 +715,13 @@ mod tests {
         assert_eq!(
             live.differences(&saved)[3],
             "table public.profiles: only here"
+        );
+        // an inferred view nullability that no longer holds is a difference too
+        let mut inferred = model();
+        inferred.tables[0].columns[0].view_nullable = Some(false);
+        assert_eq!(
+            model().differences(&inferred),
+            ["table public.events: column _id has another inferred nullability"]
         );
     }
 }

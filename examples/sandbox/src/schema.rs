@@ -229,8 +229,8 @@ diesel::joinable!(order_items -> orders (order_id));
 #[cfg(all(feature = "orders", feature = "customers"))]
 diesel::joinable!(orders -> customers (customer_id));
 
-// allow_tables_to_appear_in_same_query!: per group of tables joined by foreign keys, as some
-// tables have no primary key (print-schema prints no such schema); for every table in one, set
+// allow_tables_to_appear_in_same_query!: per group of tables joined by foreign keys, as in a crate
+// every pair is gated by its two tables' features; for every table in one, set
 // allow_tables_to_appear_in_same_query_config = "all_tables".
 
 #[cfg(all(feature = "customers", feature = "order_items"))]

@@ -23,3 +23,5 @@ diesel::table! {
 use super::super::schema2::schema::customers;
 
 diesel::joinable!(orders -> customers (customer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(customers, orders,);

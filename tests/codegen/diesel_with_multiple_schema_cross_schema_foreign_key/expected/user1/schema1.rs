@@ -24,4 +24,6 @@ pub mod game {
     use super::super::super::schema2::schema::people::api_token;
 
     diesel::joinable!(game_session -> api_token (api_token_id));
+
+    diesel::allow_tables_to_appear_in_same_query!(api_token, game_session,);
 }

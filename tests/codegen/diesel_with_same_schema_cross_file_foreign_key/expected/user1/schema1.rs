@@ -24,4 +24,6 @@ pub mod inventory {
     use super::super::super::schema2::schema::inventory::customers;
 
     diesel::joinable!(orders -> customers (customer_id));
+
+    diesel::allow_tables_to_appear_in_same_query!(customers, orders,);
 }
