@@ -194,7 +194,7 @@ pub fn diesel_raw_ident(name: &str, table_ident: Option<&str>) -> String {
     let reserved = DIESEL_RESERVED.contains(&name)
         || (name.starts_with("__") && !name.ends_with('_'))
         || table_ident == Some(name);
-    let out = if reserved {
+    if reserved {
         format!("{name}_")
     } else if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         name.to_string()
@@ -210,8 +210,7 @@ pub fn diesel_raw_ident(name: &str, table_ident: Option<&str>) -> String {
             out = out.replace("__", "_");
         }
         out
-    };
-    out
+    }
 }
 
 /// The contextual keywords aep-diesel does not use as identifiers, though Rust accepts them in
