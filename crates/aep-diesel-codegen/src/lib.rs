@@ -1614,6 +1614,24 @@ mod tests {
     }
 
     #[test]
+    fn a_domain_named_like_a_diesel_type_is_that_type_only_over_it() {
+        let json = include_str!("../../../tests/codegen/diesel_domain_types/schema.json");
+        let o = Options::from_toml("[print_schema]\npg_domains_as_custom_types = [\"longtext\"]\n")
+            .unwrap();
+        let g = generate(&SchemaModel::from_json(json).unwrap(), &o).unwrap();
+        assert!(g.files["schema.rs"].contains("        d -> Longtext,"));
+        // a domain `uuid` over text would be read as Diesel's Uuid: refused, saying why
+        let renamed = SchemaModel::from_json(&json.replace("longtext", "uuid")).unwrap();
+        let o = Options::from_toml("[print_schema]\npg_domains_as_custom_types = [\"uuid\"]\n")
+            .unwrap();
+        let e = generate(&renamed, &o).unwrap_err().to_string();
+        assert!(
+            e.contains("pg_domains_as_custom_types") && e.contains("uuid"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn inferred_view_nullability_applies_and_its_absence_is_said() {
         let mut model = SchemaModel::from_json(include_str!(
             "../../../tests/codegen/diesel_view_infer_nullable_simple/schema.json"
