@@ -155,9 +155,6 @@ pub struct Options {
     /// `sql_types` marker read and written as the base type's Rust type) instead of as their base
     /// type (print-schema's `pg_domains_as_custom_types`). Default: none.
     pub pg_domains_as_custom_types: Vec<String>,
-    /// Tables another print-schema profile generates, which this profile's foreign keys may point
-    /// at (set by [`crate::generate_profiles`]).
-    pub(crate) elsewhere: Vec<Elsewhere>,
     /// A profile's tables are those of this schema only (set by [`crate::generate_profiles`] for a
     /// profile without `schema`).
     pub(crate) only_schema: Option<String>,
@@ -498,7 +495,6 @@ impl Default for Options {
             pg_domains_as_custom_types: Vec::new(),
             patch_file: None,
             experimental_infer_nullable_for_views: false,
-            elsewhere: Vec::new(),
             only_schema: None,
             views: true,
             allow_tables: AllowTables::Auto,

@@ -189,7 +189,12 @@ impl Generated {
 /// With [`Options::package`] set, the files make a crate: `Cargo.toml`, `src/lib.rs` and the modules
 /// in `src/`, every table and view behind its own Cargo feature.
 pub fn generate(model: &SchemaModel, options: &Options) -> Result<Generated> {
-    let mut plan = Plan::new(model, options)?;
+    render(Plan::new(model, options)?)
+}
+
+/// The files of a plan.
+fn render(mut plan: Plan<'_>) -> Result<Generated> {
+    let options = plan.opts;
     let src = if options.package.is_some() {
         "src/"
     } else {
@@ -301,23 +306,27 @@ pub fn generate_profiles(
     profiles: &Profiles,
 ) -> Result<BTreeMap<String, Generated>> {
     let unnamed = profiles.unnamed_schema().unwrap_or(&model.default_schema);
+    let several = profiles.all().count() > 1;
     // each profile as it generates: its own schema's tables only
     let scoped: Vec<(&str, Options)> = profiles
         .all()
         .map(|(name, o)| {
             let mut o = o.clone();
-            if o.schema.is_none() && profiles.all().count() > 1 {
+            if o.schema.is_none() && several {
                 o.only_schema = Some(unnamed.to_string());
             }
             (name, o)
         })
         .collect();
+    let plans = scoped
+        .iter()
+        .map(|(_, o)| Plan::new(model, o))
+        .collect::<Result<Vec<_>>>()?;
     // Who owns which table (the first profile, in name order, that generates it), and its
     // table! module's path from beside that profile's module: the identifiers its own plan gives.
     let mut owner: BTreeMap<(String, String), (&str, Option<&Path>, String)> = BTreeMap::new();
-    if scoped.len() > 1 {
-        for (name, o) in &scoped {
-            let plan = Plan::new(model, o)?;
+    if several {
+        for ((name, o), plan) in scoped.iter().zip(&plans) {
             let module = o
                 .output_dir
                 .file_name()
@@ -340,11 +349,10 @@ pub fn generate_profiles(
         }
     }
     let mut out = BTreeMap::new();
-    for (name, o) in &scoped {
+    for ((name, o), mut plan) in scoped.iter().zip(plans) {
         if !profiles.names().any(|n| n == *name) {
             continue; // not selected: it only owns its tables
         }
-        let mut o = o.clone();
         // from this profile's schema module (inside `pub mod <schema>` when set) up to the
         // directory holding the profiles
         let up = if o.schema.is_some() {
@@ -353,7 +361,7 @@ pub fn generate_profiles(
             "super::super::"
         };
         let mut apart = BTreeSet::new();
-        o.elsewhere = owner
+        plan.elsewhere = owner
             .iter()
             .filter(|(_, (p, _, _))| p != name)
             .filter(|(_, (p, dir, _))| {
@@ -370,14 +378,13 @@ pub fn generate_profiles(
                 path: format!("{up}{path}"),
             })
             .collect();
-        let mut generated = generate(model, &o)?;
         for p in apart {
-            generated.warnings.push(format!(
+            plan.warnings.push(format!(
                 "profile {name}: foreign keys into the tables of profile {p} get no joinable!, \
                  since its directory is not beside this one's (give both files one directory)"
             ));
         }
-        out.insert(name.to_string(), generated);
+        out.insert(name.to_string(), render(plan)?);
     }
     Ok(out)
 }
@@ -716,6 +723,9 @@ pub(crate) struct Plan<'a> {
     pub schema_module: Option<String>,
     /// The `allow_tables_to_appear_in_same_query!` grouping, [`AllowTables::Auto`] decided.
     pub allow: AllowTables,
+    /// Tables another print-schema profile generates, which this profile's foreign keys may point
+    /// at (set by [`generate_profiles`]).
+    pub elsewhere: Vec<config::Elsewhere>,
 }
 
 /// Type names the generated code uses unqualified: a table or type must not take them.
@@ -769,6 +779,7 @@ impl<'a> Plan<'a> {
             marker_users: None,
             schema_module: opts.schema.as_deref().map(schema_ident),
             allow: opts.allow_tables,
+            elsewhere: Vec::new(),
         };
         let mut selected: Vec<&Table> = model
             .tables

@@ -379,7 +379,6 @@ pub(crate) fn joinables(plan: &Plan<'_>) -> (Vec<Joinable>, Vec<(String, String)
             let parent = match plan.table(&fk.referred_schema, &fk.referred_table) {
                 Some(p) => Parent::Here(p),
                 None => match plan
-                    .opts
                     .elsewhere
                     .iter()
                     .find(|e| e.schema == fk.referred_schema && e.name == fk.referred_table)
