@@ -557,6 +557,17 @@ fn column_nullable(opts: &Options, t: &Table, c: &Column) -> bool {
     c.nullable
 }
 
+/// A derive list in the order given, each derive once: listing one twice never derives it twice.
+pub(crate) fn derive_list<'d>(derives: impl IntoIterator<Item = &'d str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for d in derives {
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out.join(", ")
+}
+
 /// A schema's identifier: table! takes it as its SQL name, so it must be the name itself where
 /// that is a valid identifier.
 fn schema_ident(schema: &str) -> String {
@@ -927,12 +938,9 @@ impl<'a> Plan<'a> {
                 let base_lookup =
                     |t: &SqlType| named.get(&(t.schema.clone(), t.name.clone())).cloned();
                 let b = types::map(base, &base_lookup);
-                let (rust, domain_base) = match (&b.sql, &b.rust) {
-                    (Sql::Builtin(sql), Some(types::Rust::Plain(r))) => {
-                        (Some(r.clone()), Some(sql.clone()))
-                    }
-                    _ => (None, None),
-                };
+                let plain = b.plain();
+                let rust = plain.map(|(_, r)| r.to_string());
+                let domain_base = plain.map(|(sql, _)| sql.to_string());
                 domain_markers.push((
                     (schema.clone(), name.clone()),
                     Unknown {
@@ -1244,13 +1252,11 @@ impl<'a> Plan<'a> {
 
     /// `base` derives followed by the configured extra ones, without repeats.
     pub fn derives(&self, base: &[&str]) -> String {
-        let mut d: Vec<&str> = base.to_vec();
-        for extra in &self.opts.derives {
-            if !d.contains(&extra.as_str()) {
-                d.push(extra);
-            }
-        }
-        d.join(", ")
+        derive_list(
+            base.iter()
+                .copied()
+                .chain(self.opts.derives.iter().map(String::as_str)),
+        )
     }
 
     /// The path of `item` of the schema module from a sibling module (models, types): inside

@@ -124,12 +124,10 @@ fn enumeration(plan: &Plan<'_>, gt: &GenType<'_>, s: &mut String) {
         writeln!(s, "    ///\n    /// {}", doc_line(c)).unwrap();
     }
     // print-schema's custom_enum_derives add to the enum's own derives
-    let mut base = vec!["Debug", "Clone", "Copy", "PartialEq", "Eq", "Hash"];
-    for d in &plan.opts.custom_enum_derives {
-        if !base.contains(&d.as_str()) {
-            base.push(d);
-        }
-    }
+    let base: Vec<&str> = ["Debug", "Clone", "Copy", "PartialEq", "Eq", "Hash"]
+        .into_iter()
+        .chain(plan.opts.custom_enum_derives.iter().map(String::as_str))
+        .collect();
     s.push_str(&layout::derive_attr(&plan.derives(&base), "    "));
     writeln!(
         s,

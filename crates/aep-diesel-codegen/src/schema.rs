@@ -169,18 +169,13 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
     // As diesel_cli 2.3's print-schema: the configured derives replace the default ones, in their
     // order, and `SqlType` follows unless listed; a repeat is dropped, so listing a derive twice
     // never derives it twice.
-    let mut derives: Vec<&str> = Vec::new();
-    for d in plan
-        .opts
-        .custom_type_derives
-        .iter()
-        .map(String::as_str)
-        .chain(["diesel::sql_types::SqlType"])
-    {
-        if !derives.contains(&d) {
-            derives.push(d);
-        }
-    }
+    let derives = crate::derive_list(
+        plan.opts
+            .custom_type_derives
+            .iter()
+            .map(String::as_str)
+            .chain(["diesel::sql_types::SqlType"]),
+    );
     s.push('\n');
     match plan.opts.with_docs {
         DocComments::FallbackToGenerated => s.push_str(
@@ -213,7 +208,7 @@ fn render_sql_types(plan: &Plan<'_>, s: &mut String) {
             writeln!(s, "    /// The `{}` {what}.", doc_line(name)).unwrap();
         }
         s.push_str(&plan.gate_marker(marker, "    "));
-        s.push_str(&layout::derive_attr(&derives.join(", "), "    "));
+        s.push_str(&layout::derive_attr(&derives, "    "));
         let args = if schema.is_empty() || schema == "public" || schema == "pg_catalog" {
             format!("name = {}", lit(name))
         } else {

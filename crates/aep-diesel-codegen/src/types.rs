@@ -87,6 +87,17 @@ pub(crate) struct Mapped {
     pub krate: Option<&'static str>,
 }
 
+impl Mapped {
+    /// `(Diesel SQL type, Rust type)` when both are plain: a built-in SQL type read as a plain Rust
+    /// type, the only base a domain written as its own type can delegate to.
+    pub fn plain(&self) -> Option<(&str, &str)> {
+        match (&self.sql, &self.rust) {
+            (Sql::Builtin(sql), Some(Rust::Plain(rust))) => Some((sql, rust)),
+            _ => None,
+        }
+    }
+}
+
 /// A built-in type aep-diesel maps: (pg_type name, diesel SQL type, Rust type, diesel feature, crate).
 type Builtin = (
     &'static str,
@@ -431,11 +442,8 @@ fn map_elem(t: &SqlType, lookup: &dyn Fn(&SqlType) -> Option<Named>, depth: usiz
         Some(Named::Domain { base }) if depth < 8 => map_depth(&base, lookup, depth + 1),
         Some(Named::DomainMarker { marker, base }) if depth < 8 => {
             let b = map_depth(&base, lookup, depth + 1);
-            // values travel as the base type's (aep_diesel::domain_type!); only a plain base type
-            let rust = match (&b.sql, b.rust) {
-                (Sql::Builtin(_), Some(Rust::Plain(r))) => Some(Rust::Plain(r)),
-                _ => None,
-            };
+            // values travel as the base type's (aep_diesel::domain_type!)
+            let rust = b.plain().map(|(_, r)| Rust::Plain(r.to_string()));
             Mapped {
                 sql: Sql::Marker(marker),
                 writable: b.writable && rust.is_some(),
