@@ -656,33 +656,38 @@ fn parse(text: &str) -> Result<(Toml, Vec<(String, PrintSchema)>)> {
     let _ = &t.migrations_directory;
     let mut profiles = Vec::new();
     for (key, value) in std::mem::take(&mut t.print_schema.other) {
-        let why = match UNSUPPORTED.iter().find(|(k, _)| *k == key) {
-            Some((_, why)) => why,
-            // [print_schema.NAME]: one of diesel's profiles
-            None if value.is_table() => {
-                let profile: PrintSchema = value.try_into().map_err(|e| Error::InFile {
-                    path: PathBuf::from(format!("[print_schema.{key}]")),
-                    source: Box::new(Error::Toml(e)),
-                })?;
-                profiles.push((key, profile));
-                continue;
-            }
-            None => "is not a known [print_schema] key",
-        };
-        return Err(Error::setting(format!("[print_schema] {key}"), why));
+        let unsupported = UNSUPPORTED.iter().any(|(k, _)| *k == key);
+        if unsupported || !value.is_table() {
+            return Err(refused(&key, None));
+        }
+        // [print_schema.NAME]: one of diesel's profiles
+        let profile: PrintSchema = value.try_into().map_err(|e| Error::InFile {
+            path: PathBuf::from(format!("[print_schema.{key}]")),
+            source: Box::new(Error::Toml(e)),
+        })?;
+        profiles.push((key, profile));
     }
     Ok((t, profiles))
+}
+
+/// The error for a `[print_schema]` key aep-diesel does not take: one it refuses with a reason, a
+/// table where it means `table_is`, or an unknown key.
+fn refused(key: &str, table_is: Option<&'static str>) -> Error {
+    let why = match UNSUPPORTED.iter().find(|(k, _)| *k == key) {
+        Some((_, why)) => why,
+        None => table_is.unwrap_or("is not a known [print_schema] key"),
+    };
+    Error::setting(format!("[print_schema] {key}"), why)
 }
 
 /// One profile's options: its `[print_schema]` keys and the shared `[aep_diesel]` section.
 fn build(p: PrintSchema, a: AepSection) -> Result<Options> {
     if let Some((key, value)) = p.other.iter().next() {
-        let why = match UNSUPPORTED.iter().find(|(k, _)| k == key) {
-            Some((_, why)) => why,
-            None if value.is_table() => "is a profile inside a profile: profiles do not nest",
-            None => "is not a known [print_schema] key",
-        };
-        return Err(Error::setting(format!("[print_schema] {key}"), why));
+        let nested = value.is_table();
+        return Err(refused(
+            key,
+            nested.then_some("is a profile inside a profile: profiles do not nest"),
+        ));
     }
     let mut o = Options::default();
     if let Some(file) = &p.file {
